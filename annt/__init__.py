@@ -1,0 +1,37 @@
+"""annt: recurrent neural networks in NumPy + Numba, the library of the annt-book.
+
+A Python take on Andrew Kirillov's C++ ANNT library: layers that each
+implement only their own forward and backward pass, a network that stacks
+them, a training context that runs backpropagation through time and an
+inference context that steps through sequences. Sequences are
+``(batch, time, features)`` arrays; float32 by default, float64 works
+everywhere (the gradient checks use it).
+
+    >>> import annt
+    >>> annt.set_seed(0)
+    >>> net = annt.Network([annt.GRU(28, 56), annt.Dense(56, 10), annt.Softmax()])
+    >>> trainer = annt.NetworkTraining(net, annt.CrossEntropy(), annt.Adam(0.001))
+"""
+import warnings as _warnings
+
+from numba.core.errors import NumbaWarning as _NumbaWarning
+
+_warnings.simplefilter("ignore", _NumbaWarning)
+
+from . import costs, data, encoding, errors, gradcheck, kernels, layers, metrics, optimizers  # noqa: E402,E501
+from .costs import MSE, BinaryCrossEntropy, CrossEntropy  # noqa: E402
+from .encoding import argmax, one_hot, pad_sequences, sliding_windows  # noqa: E402
+from .errors import (AnntError, DataUnavailableError, InputValueError, ModelFileError,  # noqa: E402
+                     ShapeError, TrainingDiverged)
+from .gradcheck import check_cost, check_layer, check_network, numerical_gradient, \
+    relative_error  # noqa: E402
+from .inference import NetworkInference, sample_from_probabilities, softmax  # noqa: E402
+from .io import load, save  # noqa: E402
+from .layers import (GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Identity, Jordan,  # noqa: E402
+                     ReLU, Sigmoid, Softmax, Tanh)
+from .network import Network  # noqa: E402
+from .optimizers import SGD, Adagrad, Adam, Momentum, Nesterov, RMSprop, clip_grad_norm  # noqa: E402
+from .random import get_rng, set_seed  # noqa: E402
+from .training import NetworkTraining  # noqa: E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,131 @@
+"""Inference context (ANNT's XNetworkInference): predict, step, generate, sample."""
+import numpy as np
+
+from .encoding import one_hot
+from .errors import ShapeError, check_finite, check_not_empty
+from .layers import Softmax
+from .random import get_rng
+from .training import _nested_tuple
+
+
+def softmax(z, temperature=1.0):
+    """softmax(z / temperature) over the last axis."""
+    z = np.asarray(z, np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sample_from_probabilities(p, temperature=1.0, rng=None):
+    """Draw one class per row of p (..., K).
+
+    temperature 1 samples from p itself; below 1 sharpens it
+    (p_k^(1/T) renormalised), above 1 flattens it; 0 takes the argmax.
+    """
+    p = np.asarray(p, np.float64)
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if temperature == 0:
+        return p.argmax(axis=-1)
+    q = softmax(np.log(np.maximum(p, 1e-300)), temperature)
+    rng = get_rng(rng)
+    u = rng.random(q.shape[:-1] + (1,))
+    idx = (np.cumsum(q, axis=-1) < u).sum(axis=-1)
+    return np.minimum(idx, q.shape[-1] - 1)
+
+
+class NetworkInference:
+    """Runs a trained :class:`~annt.Network`.
+
+    * ``predict(X)``: whole sequences (N, T, D) (or one sequence (T, D)) from a
+      zero state; the stepping state is left alone.
+    * ``step(x_t)``: one time step (N, D) (or (D,)) from the state left by the
+      previous call: the state lives here until ``reset_state()``.
+    * ``generate(prime, steps)``: closed loop: after the priming sequence, each
+      output is fed back as the next input (time-series forecasting).
+    * ``sample(prime, steps, temperature)``: for a network ending in Softmax:
+      draw a class from each output and feed its one-hot code back.
+    """
+
+    def __init__(self, network):
+        self.network = network
+        self.states = None
+
+    def reset_state(self):
+        self.states = None
+
+    def _input(self, x, ndim, what):
+        x = np.asarray(x, dtype=self.network.dtype)
+        check_not_empty(x, what)
+        check_finite(x, what)
+        single = x.ndim == ndim - 1
+        if single:
+            x = x[None]
+        if x.ndim != ndim:
+            raise ShapeError(f"{what}: expected {ndim}-d input (or {ndim - 1}-d for a single "
+                             f"sample), got shape {x.shape}")
+        return x, single
+
+    def predict(self, X, mask=None, batch_size=1024):
+        """Outputs for whole sequences, each started from the zero state."""
+        X, single = self._input(X, 3, "X (inputs)")
+        outs = []
+        for s in range(0, X.shape[0], batch_size):
+            m = None if mask is None else np.asarray(mask)[s:s + batch_size]
+            outs.append(self.network.forward(X[s:s + batch_size], None, m, training=False))
+        y = np.concatenate(outs, axis=0)
+        return y[0] if single else y
+
+    def _run(self, x_seq):
+        """Feed a (N, T, D) chunk from the current state; return the last step's output."""
+        y = self.network.forward(x_seq, self.states, training=False)
+        self.states = [_nested_tuple(s) for s in self.network.final_states]
+        return y[:, -1] if y.ndim == 3 else y
+
+    def step(self, x_t):
+        """Advance every sequence by one step; returns the outputs (N, K) (or (K,))."""
+        x, single = self._input(x_t, 2, "x_t (one time step)")
+        y = self._run(x[:, None, :])
+        return y[0] if single else y
+
+    def generate(self, prime, steps, feedback=None):
+        """Closed-loop generation: run ``prime`` (N, T0, D) from a zero state, then
+        ``steps`` times feed the output back as the next input (``feedback(y)``
+        maps an output to an input when they differ). Returns (N, steps, K)."""
+        x, single = self._input(prime, 3, "prime (priming sequence)")
+        self.reset_state()
+        y = self._run(x)
+        out = []
+        for _ in range(int(steps)):
+            out.append(y)
+            nxt = y if feedback is None else np.asarray(feedback(y), self.network.dtype)
+            if nxt.shape[-1] != x.shape[-1]:
+                raise ShapeError(f"generate feeds outputs back as inputs: expected {x.shape[-1]} "
+                                 f"features, the output has {nxt.shape[-1]}; pass feedback=")
+            y = self._run(nxt[:, None, :])
+        res = np.stack(out, axis=1) if out else np.zeros((x.shape[0], 0, y.shape[-1]))
+        return res[0] if single else res
+
+    def sample(self, prime, steps, temperature=1.0, rng=None):
+        """Sample ``steps`` classes after a priming sequence of class indices
+        (N, T0) (or (T0,)). Each drawn class is one-hot encoded and fed back.
+        Returns the drawn indices (N, steps) (or (steps,))."""
+        prime = np.asarray(prime)
+        if prime.dtype.kind not in "iu":
+            raise ShapeError(f"sample expects the priming sequence as class indices, got "
+                             f"dtype {prime.dtype}")
+        single = prime.ndim == 1
+        if single:
+            prime = prime[None]
+        D = self.network.input_size
+        rng = get_rng(rng)
+        self.reset_state()
+        y = self._run(one_hot(prime, D, dtype=self.network.dtype))
+        probs = isinstance(self.network.layers[-1], Softmax)
+        out = np.empty((prime.shape[0], int(steps)), np.int64)
+        for k in range(int(steps)):
+            p = y if probs else softmax(y)
+            idx = sample_from_probabilities(p, temperature, rng)
+            out[:, k] = idx
+            y = self._run(one_hot(idx, D, dtype=self.network.dtype)[:, None, :])
+        return out[0] if single else out

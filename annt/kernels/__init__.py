@@ -1,0 +1,28 @@
+"""Recurrent kernels: fast Numba versions and their plain-NumPy reference.
+
+``annt.kernels.reference`` holds the readable NumPy version of every kernel;
+the modules ``rnn``, ``lstm``, ``gru`` and ``jordan`` hold the Numba versions
+with the same arguments. Layers call the Numba ones.
+"""
+import warnings
+
+from numba.core.errors import NumbaDeprecationWarning, NumbaPendingDeprecationWarning, \
+    NumbaPerformanceWarning, NumbaWarning
+
+for _w in (NumbaWarning, NumbaPerformanceWarning, NumbaDeprecationWarning,
+           NumbaPendingDeprecationWarning):
+    warnings.simplefilter("ignore", _w)
+
+from . import reference  # noqa: E402
+from ._math import IDENTITY, RELU, SIGMOID, TANH  # noqa: E402
+from .gru import gru_backward, gru_forward  # noqa: E402
+from .jordan import jordan_backward, jordan_forward  # noqa: E402
+from .lstm import lstm_backward, lstm_forward  # noqa: E402
+from .rnn import rnn_backward, rnn_forward  # noqa: E402
+
+ACTIVATION_CODES = {"identity": IDENTITY, "linear": IDENTITY, "tanh": TANH,
+                    "sigmoid": SIGMOID, "relu": RELU}
+
+__all__ = ["reference", "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
+           "gru_forward", "gru_backward", "jordan_forward", "jordan_backward",
+           "ACTIVATION_CODES", "IDENTITY", "TANH", "SIGMOID", "RELU"]

@@ -1,0 +1,59 @@
+"""Numba kernels of the Jordan network (same arguments and results as
+:func:`annt.kernels.reference.jordan_forward` / ``jordan_backward``)."""
+import numpy as np
+from numba import njit, prange
+
+from ._math import activate_, add_vec_mat_, add_vec_matT_, times_activation_grad_
+
+_opts = dict(cache=True, error_model="numpy", parallel=True)
+
+
+@njit(**_opts)
+def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
+    """h_t = act(xw_t + y_{t-1} W); y_t = out_act(h_t V + c).
+    xw (N,T,H), W (O,H), V (H,O), c (O,), y0 (N,O) -> Hs (N,T,H), Ys (N,T,O)"""
+    N, T, H = xw.shape
+    O = V.shape[1]
+    Hs = np.zeros((N, T, H), xw.dtype)
+    Ys = np.empty((N, T, O), xw.dtype)
+    for b in prange(N):
+        y = y0[b].copy()
+        a = np.empty(H, xw.dtype)
+        ay = np.empty(O, xw.dtype)
+        for t in range(T):
+            if mask[b, t] != 0:
+                a[:] = xw[b, t]
+                add_vec_mat_(a, y, W, 0)
+                h = Hs[b, t]
+                activate_(a, h, act)
+                ay[:] = c
+                add_vec_mat_(ay, h, V, 0)
+                activate_(ay, y, out_act)
+            Ys[b, t] = y
+    return Hs, Ys
+
+
+@njit(**_opts)
+def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
+    """dYs (N,T,O), Hs (N,T,H), Ys (N,T,O), WT = W.T (H,O), VT = V.T (O,H)
+    -> dAh (N,T,H), dAy (N,T,O), dy0 (N,O)"""
+    N, T, H = Hs.shape
+    O = Ys.shape[2]
+    dAh = np.zeros_like(Hs)
+    dAy = np.zeros_like(Ys)
+    dy0 = np.empty((N, O), Ys.dtype)
+    for b in prange(N):
+        dy = np.zeros(O, Ys.dtype)
+        for t in range(T - 1, -1, -1):
+            dy += dYs[b, t]
+            if mask[b, t] != 0:
+                day = dAy[b, t]
+                day[:] = dy
+                times_activation_grad_(day, Ys[b, t], out_act)
+                dah = dAh[b, t]
+                add_vec_matT_(dah, day, VT, 0)
+                times_activation_grad_(dah, Hs[b, t], act)
+                dy[:] = 0
+                add_vec_matT_(dy, dah, WT, 0)
+        dy0[b] = dy
+    return dAh, dAy, dy0

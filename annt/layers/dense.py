@@ -1,0 +1,45 @@
+"""Fully connected layer, applied independently at every time step."""
+import numpy as np
+
+from .base import Layer, register, uniform_init
+
+
+@register
+class Dense(Layer):
+    """y = x W + b.
+
+    Shapes: x (N, D) -> y (N, K), or a sequence x (N, T, D) -> y (N, T, K),
+    the same W (D, K) and b (K,) applied at every step.
+    Backward: dW = x^T dy, db = sum(dy), dx = dy W^T (summed over N and T).
+    """
+
+    def __init__(self, input_size, output_size, dtype=np.float32, rng=None):
+        super().__init__(dtype)
+        self.input_size, self.output_size = int(input_size), int(output_size)
+        rng = self._rng(rng)
+        self._add_param("W", uniform_init(rng, self.input_size,
+                                          (self.input_size, self.output_size), self.dtype))
+        self._add_param("b", np.zeros(self.output_size))
+
+    def describe(self):
+        return f"Dense({self.input_size} -> {self.output_size})"
+
+    def forward(self, x, training=False):
+        x = self._cast(x)
+        self._check_features(x, self.input_size)
+        x2 = x.reshape(-1, self.input_size)
+        self.cache = (x2, x.shape)
+        y = x2 @ self.params["W"]
+        y += self.params["b"]
+        return y.reshape(x.shape[:-1] + (self.output_size,))
+
+    def backward(self, dy):
+        x2, shape = self.cache
+        dy2 = np.asarray(dy, dtype=self.dtype).reshape(-1, self.output_size)
+        np.matmul(x2.T, dy2, out=self.grads["W"])
+        self.grads["b"][:] = dy2.sum(axis=0)
+        return (dy2 @ self.params["W"].T).reshape(shape)
+
+    def get_config(self):
+        return {"type": "Dense", "input_size": self.input_size,
+                "output_size": self.output_size, "dtype": self.dtype.name}

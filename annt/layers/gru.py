@@ -1,0 +1,72 @@
+"""Gated recurrent unit layer, in both of its conventions."""
+import numpy as np
+
+from .base import register, uniform_init
+from .recurrent import Recurrent, previous_states
+
+
+@register
+class GRU(Recurrent):
+    """GRU (Cho et al. 2014). Gates side by side in the order z (update),
+    r (reset), n (candidate); U (D, 3H), W (H, 3H), b (3H,).
+
+        z = s(x_t U_z + h_{t-1} W_z + b_z)
+        r = s(x_t U_r + h_{t-1} W_r + b_r)
+        reset_after=False (default; the ANNT article, Cho et al. 2014):
+            n = tanh(x_t U_n + (r * h_{t-1}) W_n + b_n)
+        reset_after=True (PyTorch nn.GRU, Keras with cuDNN):
+            n = tanh(x_t U_n + b_n + r * (h_{t-1} W_n + b_hn))   (extra bias b_hn (H,))
+        h_t = (1 - z) * h_{t-1} + z * n
+
+    The two conventions are different models: the same weights give different
+    outputs. Mind two more conventions when porting weights: PyTorch orders its
+    gates r, z, n, and its z plays the role of our 1 - z
+    (h_t = (1 - z') * n + z' * h_{t-1}), i.e. z' = s(-a_z): negate the z rows.
+    BPTT: :func:`annt.kernels.reference.gru_backward`.
+    """
+
+    def __init__(self, input_size, hidden_size, reset_after=False, return_sequences=True,
+                 backend="numba", dtype=np.float32, rng=None):
+        super().__init__(input_size, hidden_size, return_sequences, backend, dtype)
+        self.reset_after = bool(reset_after)
+        D, H = self.input_size, self.hidden_size
+        rng = self._rng(rng)
+        self._add_param("U", uniform_init(rng, D + H, (D, 3 * H), self.dtype))
+        self._add_param("W", uniform_init(rng, D + H, (H, 3 * H), self.dtype))
+        self._add_param("b", np.zeros(3 * H))
+        if self.reset_after:
+            self._add_param("b_hn", np.zeros(H))
+
+    def _forward(self, x, state, mask):
+        h0 = self._check_state(state, x.shape[0])
+        p = self.params
+        H = self.hidden_size
+        xw = self._project_input(x, p["U"], p["b"])
+        b_hn = p["b_hn"] if self.reset_after else np.zeros(H, self.dtype)
+        Hs, Gs, Q = self.K.gru_forward(xw, p["W"], b_hn, h0, mask, self.reset_after)
+        self.cache = {"x": x, "h0": h0, "Hs": Hs, "Gs": Gs, "Q": Q, "mask": mask}
+        self.final_state = Hs[:, -1].copy()
+        return Hs
+
+    def backward(self, dy, dstate=None):
+        c = self.cache
+        H = self.hidden_size
+        dHs = self._output_grad(dy)
+        if dstate is not None:
+            dHs[:, -1] += dstate
+        W = self.params["W"] if self.backend == "numpy" else self._transposed("W")
+        dAx, dAh, self.dstate0 = self.K.gru_backward(dHs, c["Hs"], c["h0"], c["Gs"], c["Q"], W,
+                                                     c["mask"], self.reset_after)
+        dAh = dAh.reshape(-1, 3 * H)
+        h_prev = previous_states(c["h0"], c["Hs"])
+        dW = self.grads["W"]
+        dW[:, :2 * H] = h_prev.T @ dAh[:, :2 * H]
+        if self.reset_after:       # n's product is h_{t-1} W_n (+ b_hn)
+            dW[:, 2 * H:] = h_prev.T @ dAh[:, 2 * H:]
+            self.grads["b_hn"][:] = dAh[:, 2 * H:].sum(axis=0)
+        else:                      # n's product is (r * h_{t-1}) W_n
+            dW[:, 2 * H:] = c["Q"].reshape(-1, H).T @ dAh[:, 2 * H:]
+        return self._input_grads(dAx)
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}

@@ -1,0 +1,280 @@
+"""Training context (ANNT's XNetworkTraining): BPTT, updates, fit and evaluate."""
+import sys
+import time
+
+import numpy as np
+from tqdm.std import tqdm
+
+from .costs import get_cost
+from .errors import InputValueError, ShapeError, TrainingDiverged, check_finite, check_not_empty
+from .metrics import get_metric
+from .random import get_rng
+
+
+def copy_states(states):
+    """Deep copy of a list of layer states (arrays, or tuples of arrays)."""
+    if states is None:
+        return None
+    return [tuple(np.copy(s) for s in st) if isinstance(st, tuple) else np.copy(st)
+            for st in states]
+
+
+def _nested_tuple(st):
+    if isinstance(st, tuple):
+        return tuple(_nested_tuple(s) for s in st)
+    return np.copy(st)
+
+
+class NetworkTraining:
+    """Trains a :class:`~annt.Network` with a cost and an optimizer.
+
+    * ``train_batch(X, Y, mask=None)``: one forward pass over whole sequences,
+      full backpropagation through time, one update; returns the loss.
+      ``Y`` holds one target per sequence (many-to-one: the network's last
+      recurrent layer has ``return_sequences=False``) or one per step
+      (many-to-many). ``mask`` (N, T) marks the real steps of padded sequences.
+    * ``bptt_steps=k``: truncated BPTT for long sequences: each batch is cut into
+      chunks of k steps; each chunk is a forward pass, a backward pass that stops
+      at the chunk's start, and an update, and the state is carried into the
+      next chunk.
+    * ``stateful=True``: the final state of one batch is the initial state of
+      the next (sequences continue across batches) until ``reset_state()``;
+      ``fit`` resets it at the start of every epoch.
+    * ``fit(...)`` loops over epochs and shuffled mini-batches (whole sequences
+      are shuffled, never the steps inside one) and returns the history.
+
+    When the network ends in the activation a cost is fused with (Softmax for
+    CrossEntropy, Sigmoid for BinaryCrossEntropy), the cost is computed from
+    that layer's input (see :mod:`annt.costs`).
+    """
+
+    def __init__(self, network, cost, optimizer, stateful=False, bptt_steps=None, rng=None):
+        self.network = network
+        self.cost = get_cost(cost)
+        self.optimizer = optimizer
+        self.stateful = bool(stateful)
+        if bptt_steps is not None and int(bptt_steps) < 1:
+            raise ValueError(f"bptt_steps must be a positive number of steps, got {bptt_steps}")
+        self.bptt_steps = None if bptt_steps is None else int(bptt_steps)
+        self.rng = get_rng(rng)
+        self.states = None
+        self.stop_training = False
+        last = network.layers[-1]
+        self.fused = self.cost.fuses_with is not None and isinstance(last, self.cost.fuses_with)
+        self._params = [p for _, p, _ in network.parameters()]
+        self._grads = [g for _, _, g in network.parameters()]
+
+    def reset_state(self):
+        """Forget the state carried between batches (stateful training)."""
+        self.states = None
+
+    # -- checks ---------------------------------------------------------------
+    def _prepare(self, X, Y, mask, check=True):
+        dtype = self.network.dtype
+        X = np.asarray(X, dtype=dtype)
+        Y = np.asarray(Y)
+        if Y.dtype.kind == "f":
+            Y = Y.astype(dtype, copy=False)
+        if check:
+            check_not_empty(X, "X (inputs)")
+            check_finite(X, "X (inputs)")
+            check_finite(Y, "Y (targets)")
+        if Y.shape[0] != X.shape[0]:
+            raise ShapeError(f"X holds {X.shape[0]} sequences but Y holds {Y.shape[0]} "
+                             f"targets (X {X.shape}, Y {Y.shape})")
+        if mask is not None:
+            mask = np.asarray(mask, dtype=dtype)
+            if X.ndim != 3 or mask.shape != X.shape[:2]:
+                raise ShapeError(f"expected a mask of shape (batch, time) = {X.shape[:2]}, "
+                                 f"got {mask.shape}")
+        return X, Y, mask
+
+    # -- one pass -----------------------------------------------------------
+    def forward_backward(self, X, Y, mask=None, states=None):
+        """One forward and backward pass (no update): returns (loss, network output).
+        The gradients are left in the layers (``network.parameters()``)."""
+        net = self.network
+        upto = -1 if self.fused else None
+        z = net.forward(X, states, mask, training=True, upto=upto)
+        cost_mask = mask if (mask is not None and z.ndim == 3) else None
+        loss, dz = self.cost.loss_and_grad(z, Y, cost_mask)
+        net.backward(dz, upto=upto)
+        out = net.layers[-1].forward(z) if self.fused else z
+        return loss, out
+
+    def _diverged(self, loss, where):
+        lr = getattr(self.optimizer, "lr", "?")
+        raise TrainingDiverged(
+            f"training diverged: the loss became {loss} at {where}. Try a lower learning "
+            f"rate (now {lr}) or gradient clipping (clip_norm=... on the optimizer), and "
+            f"check the inputs' scale")
+
+    def _step(self, X, Y, mask, where):
+        """forward, backward and update on one batch; returns (loss, output)."""
+        if self.bptt_steps is not None and X.ndim == 3 and X.shape[1] > self.bptt_steps:
+            return self._truncated_step(X, Y, mask, where)
+        states = self.states if self.stateful else None
+        if states is not None and states and _batch_of(states) != X.shape[0]:
+            raise ShapeError(f"stateful training carries the state of {_batch_of(states)} "
+                             f"sequences, but this batch has {X.shape[0]}; keep the batch "
+                             f"size fixed or call reset_state()")
+        loss, out = self.forward_backward(X, Y, mask, states)
+        if not np.isfinite(loss):
+            self._diverged(loss, where)
+        self.optimizer.step(self._params, self._grads)
+        if self.stateful:
+            self.states = [_nested_tuple(s) for s in self.network.final_states]
+        return loss, out
+
+    def _truncated_step(self, X, Y, mask, where):
+        N, T = X.shape[:2]
+        if Y.ndim < 2 or Y.shape[1] != T:
+            raise ShapeError(f"truncated BPTT needs a target at every step: Y of shape "
+                             f"({N}, {T}, ...), got {Y.shape}")
+        k = self.bptt_steps
+        states = self.states if self.stateful else None
+        total, weight, outs = 0.0, 0.0, []
+        for s in range(0, T, k):
+            m = None if mask is None else mask[:, s:s + k]
+            w = float(m.sum()) if m is not None else float(N * min(k, T - s))
+            if w == 0:
+                break
+            loss, out = self.forward_backward(X[:, s:s + k], Y[:, s:s + k], m, states)
+            if not np.isfinite(loss):
+                self._diverged(loss, f"{where}, steps {s}-{min(s + k, T) - 1}")
+            self.optimizer.step(self._params, self._grads)
+            states = [_nested_tuple(st) for st in self.network.final_states]
+            total += loss * w
+            weight += w
+            outs.append(out)
+        if self.stateful:
+            self.states = states
+        out = np.concatenate(outs, axis=1)
+        if out.shape[1] < T:   # the trailing chunks were all padding
+            pad = np.zeros((N, T - out.shape[1]) + out.shape[2:], out.dtype)
+            out = np.concatenate([out, pad], axis=1)
+        return total / weight, out
+
+    def train_batch(self, X, Y, mask=None):
+        """Full BPTT over the batch and one update (one per chunk with bptt_steps).
+        Returns the loss before the update."""
+        X, Y, mask = self._prepare(X, Y, mask)
+        return self._step(X, Y, mask, "this batch")[0]
+
+    # -- evaluation -------------------------------------------------------------
+    def _weight(self, out, mask):
+        if mask is not None and out.ndim == 3:
+            return float(np.asarray(mask).sum())
+        return float(np.prod(out.shape[:-1]))
+
+    def evaluate(self, X, Y, mask=None, metrics=(), batch_size=256):
+        """Loss (and metrics) over a data set, without training; returns a dict."""
+        X, Y, mask = self._prepare(X, Y, mask)
+        named = [get_metric(m) for m in metrics]
+        net = self.network
+        upto = -1 if self.fused else None
+        sums = {"loss": 0.0, **{n: 0.0 for n, _ in named}}
+        wsum, nsum = 0.0, 0
+        for s in range(0, X.shape[0], batch_size):
+            xb, yb = X[s:s + batch_size], Y[s:s + batch_size]
+            mb = None if mask is None else mask[s:s + batch_size]
+            z = net.forward(xb, None, mb, training=False, upto=upto)
+            cm = mb if (mb is not None and z.ndim == 3) else None
+            w = self._weight(z, mb)
+            sums["loss"] += self.cost.loss(z, yb, cm) * w
+            wsum += w
+            out = net.layers[-1].forward(z) if self.fused else z
+            for n, f in named:
+                sums[n] += f(out, yb, cm) * xb.shape[0]
+            nsum += xb.shape[0]
+        return {k: (v / wsum if k == "loss" else v / nsum) for k, v in sums.items()}
+
+    # -- the loop -------------------------------------------------------------
+    def fit(self, X, Y, epochs=1, batch_size=32, shuffle=True, mask=None,
+            validation_data=None, metrics=(), callbacks=(), verbose=True):
+        """Train for ``epochs`` passes over (X, Y).
+
+        validation_data: (Xv, Yv) or (Xv, Yv, mask_v), evaluated after each epoch.
+        metrics: names from :mod:`annt.metrics` (``'accuracy'``, ``'last_step_accuracy'``,
+        ``'mae'``, ``'rmse'``) or functions f(y, t, mask).
+        callbacks: functions ``f(epoch, logs)`` called after each epoch (``logs``
+        holds that epoch's numbers); returning True, or setting
+        ``trainer.stop_training = True``, stops training.
+        verbose: show a tqdm progress bar (on stderr).
+
+        Returns the history: a dict of per-epoch lists (``'loss'``, each metric,
+        ``'val_loss'`` and ``'val_<metric>'`` with validation data, ``'time'`` in
+        seconds).
+        """
+        X, Y, mask = self._prepare(X, Y, mask)
+        if int(epochs) < 1 or int(batch_size) < 1:
+            raise ValueError(f"epochs and batch_size must be positive, got {epochs}, {batch_size}")
+        if self.stateful and shuffle:
+            raise ValueError("stateful training continues each sequence in the next batch, "
+                             "so batches must keep their order: pass shuffle=False")
+        if validation_data is not None:
+            if len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be (X, Y) or (X, Y, mask)")
+            vX, vY, vmask = self._prepare(*validation_data, *([None] * (3 - len(validation_data))))
+        named = [get_metric(m) for m in metrics]
+        N = X.shape[0]
+        n_batches = (N + batch_size - 1) // batch_size
+        history = {"loss": [], **{n: [] for n, _ in named}}
+        if validation_data is not None:
+            history["val_loss"] = []
+            history.update({"val_" + n: [] for n, _ in named})
+        history["time"] = []
+        self.stop_training = False
+        for epoch in range(int(epochs)):
+            start = time.perf_counter()
+            if self.stateful:
+                self.reset_state()
+            order = self.rng.permutation(N) if shuffle else np.arange(N)
+            sums = {"loss": 0.0, **{n: 0.0 for n, _ in named}}
+            wsum = 0.0
+            bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}", file=sys.stderr,
+                       disable=not verbose, leave=True)
+            for b in bar:
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                if shuffle:
+                    xb, yb = X[idx], Y[idx]
+                    mb = None if mask is None else mask[idx]
+                else:
+                    sl = slice(b * batch_size, (b + 1) * batch_size)
+                    xb, yb, mb = X[sl], Y[sl], None if mask is None else mask[sl]
+                loss, out = self._step(xb, yb, mb, f"epoch {epoch + 1}, batch {b + 1} of "
+                                                   f"{n_batches}")
+                w = self._weight(out, mb)
+                sums["loss"] += loss * w
+                wsum += w
+                cm = mb if (mb is not None and out.ndim == 3) else None
+                for n, f in named:
+                    sums[n] += f(out, yb, cm) * len(idx)
+                if verbose:
+                    bar.set_postfix(loss=f"{sums['loss'] / wsum:.4f}", refresh=False)
+            bar.close()
+            logs = {"loss": sums["loss"] / wsum}
+            logs.update({n: sums[n] / N for n, _ in named})
+            if validation_data is not None:
+                v = self.evaluate(vX, vY, vmask, metrics=[m for m in metrics])
+                logs["val_loss"] = v["loss"]
+                logs.update({"val_" + n: v[n] for n, _ in named})
+            logs["time"] = time.perf_counter() - start
+            for k, v in logs.items():
+                history[k].append(v)
+            for cb in callbacks:
+                if cb(epoch, logs) is True:
+                    self.stop_training = True
+            if self.stop_training:
+                break
+        return history
+
+
+def _batch_of(states):
+    s = states[0]
+    while isinstance(s, tuple):
+        s = s[0]
+    return s.shape[0]
+
+
+__all__ = ["NetworkTraining", "InputValueError"]
