@@ -12,7 +12,14 @@ everywhere (the gradient checks use it).
     >>> net = annt.Network([annt.GRU(28, 56), annt.Dense(56, 10), annt.Softmax()])
     >>> trainer = annt.NetworkTraining(net, annt.CrossEntropy(), annt.Adam(0.001))
 """
+import os as _os
 import warnings as _warnings
+
+# Numba's OpenMP threads would otherwise spin between kernel calls and starve
+# everything else on a 2-core machine (a notebook's own work, a second test
+# worker): 30x slower training on small batches was measured here. Sleeping
+# waits cost a few microseconds per call instead. Set it yourself to override.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from numba.core.errors import NumbaWarning as _NumbaWarning
 

@@ -5,6 +5,7 @@ from .encoding import one_hot
 from .errors import ShapeError, check_finite, check_not_empty
 from .layers import Softmax
 from .random import get_rng
+from ._threads import single_blas
 from .training import _nested_tuple
 
 
@@ -66,6 +67,7 @@ class NetworkInference:
                              f"sample), got shape {x.shape}")
         return x, single
 
+    @single_blas
     def predict(self, X, mask=None, batch_size=1024):
         """Outputs for whole sequences, each started from the zero state."""
         X, single = self._input(X, 3, "X (inputs)")
@@ -82,12 +84,14 @@ class NetworkInference:
         self.states = [_nested_tuple(s) for s in self.network.final_states]
         return y[:, -1] if y.ndim == 3 else y
 
+    @single_blas
     def step(self, x_t):
         """Advance every sequence by one step; returns the outputs (N, K) (or (K,))."""
         x, single = self._input(x_t, 2, "x_t (one time step)")
         y = self._run(x[:, None, :])
         return y[0] if single else y
 
+    @single_blas
     def generate(self, prime, steps, feedback=None):
         """Closed-loop generation: run ``prime`` (N, T0, D) from a zero state, then
         ``steps`` times feed the output back as the next input (``feedback(y)``
@@ -106,6 +110,7 @@ class NetworkInference:
         res = np.stack(out, axis=1) if out else np.zeros((x.shape[0], 0, y.shape[-1]))
         return res[0] if single else res
 
+    @single_blas
     def sample(self, prime, steps, temperature=1.0, rng=None):
         """Sample ``steps`` classes after a priming sequence of class indices
         (N, T0) (or (T0,)). Each drawn class is one-hot encoded and fed back.

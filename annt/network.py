@@ -106,22 +106,25 @@ class Network:
         self.final_states = finals
         return y
 
-    def backward(self, dY, dstates=None, upto=None):
+    def backward(self, dY, dstates=None, upto=None, input_grad=True):
         """Backpropagate dL/d(output of layers[:upto]); returns dL/dX.
-        ``dstates``: gradients of the final states (list, None entries allowed)."""
+        ``dstates``: gradients of the final states (list, None entries allowed).
+        ``input_grad=False`` skips dL/dX (training does not need it; returns None)."""
         layers = self.layers if upto is None else self.layers[:upto]
         n_rec = sum(layer.is_recurrent for layer in layers)
         dstates = [None] * n_rec if dstates is None else list(dstates)
         d = dY
         k = n_rec
         d0 = [None] * n_rec
-        for layer in reversed(layers):
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            need_dx = input_grad or i > 0
             if layer.is_recurrent:
                 k -= 1
-                d = layer.backward(d, dstates[k])
+                d = layer.backward(d, dstates[k], need_dx=need_dx)
                 d0[k] = layer.dstate0
             else:
-                d = layer.backward(d)
+                d = layer.backward(d, need_dx=need_dx)
         self.dstates0 = d0
         return d
 

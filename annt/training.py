@@ -9,6 +9,7 @@ from .costs import get_cost
 from .errors import InputValueError, ShapeError, TrainingDiverged, check_finite, check_not_empty
 from .metrics import get_metric
 from .random import get_rng
+from ._threads import single_blas
 
 
 def copy_states(states):
@@ -98,7 +99,7 @@ class NetworkTraining:
         z = net.forward(X, states, mask, training=True, upto=upto)
         cost_mask = mask if (mask is not None and z.ndim == 3) else None
         loss, dz = self.cost.loss_and_grad(z, Y, cost_mask)
-        net.backward(dz, upto=upto)
+        net.backward(dz, upto=upto, input_grad=False)
         out = net.layers[-1].forward(z) if self.fused else z
         return loss, out
 
@@ -155,6 +156,7 @@ class NetworkTraining:
             out = np.concatenate([out, pad], axis=1)
         return total / weight, out
 
+    @single_blas
     def train_batch(self, X, Y, mask=None):
         """Full BPTT over the batch and one update (one per chunk with bptt_steps).
         Returns the loss before the update."""
@@ -167,6 +169,7 @@ class NetworkTraining:
             return float(np.asarray(mask).sum())
         return float(np.prod(out.shape[:-1]))
 
+    @single_blas
     def evaluate(self, X, Y, mask=None, metrics=(), batch_size=256):
         """Loss (and metrics) over a data set, without training; returns a dict."""
         X, Y, mask = self._prepare(X, Y, mask)
@@ -190,6 +193,7 @@ class NetworkTraining:
         return {k: (v / wsum if k == "loss" else v / nsum) for k, v in sums.items()}
 
     # -- the loop -------------------------------------------------------------
+    @single_blas
     def fit(self, X, Y, epochs=1, batch_size=32, shuffle=True, mask=None,
             validation_data=None, metrics=(), callbacks=(), verbose=True):
         """Train for ``epochs`` passes over (X, Y).

@@ -5,20 +5,17 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import add_vec_mat_, add_vec_matT_, sigmoid_, tanh_
+from ._parallel import n_blocks
 
-_opts = dict(cache=True, error_model="numpy", parallel=True)
+_serial = dict(cache=True, error_model="numpy")
+_parallel = dict(cache=True, parallel=True)
 
 
-@njit(**_opts)
-def gru_forward(xw, W, b_hn, h0, mask, reset_after):
-    """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
-    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
-    N, T, G = xw.shape
+@njit(**_serial)
+def _gru_forward_rows(xw, W, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
+    T, G = xw.shape[1], xw.shape[2]
     H = G // 3
-    Hs = np.empty((N, T, H), xw.dtype)
-    Gs = np.zeros((N, T, G), xw.dtype)
-    Q = np.zeros((N, T, H), xw.dtype)
-    for b in prange(N):
+    for b in range(b0, b1):
         h = h0[b].copy()
         for t in range(T):
             if mask[b, t] != 0:
@@ -46,23 +43,34 @@ def gru_forward(xw, W, b_hn, h0, mask, reset_after):
                 for j in range(H):
                     h[j] += a[j] * (n[j] - h[j])
             Hs[b, t] = h
+
+
+@njit(**_parallel)
+def gru_forward(xw, W, b_hn, h0, mask, reset_after):
+    """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
+    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
+    N, T, G = xw.shape
+    H = G // 3
+    Hs = np.empty((N, T, H), xw.dtype)
+    Gs = np.zeros((N, T, G), xw.dtype)
+    Q = np.zeros((N, T, H), xw.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _gru_forward_rows(xw, W, b_hn, h0, mask, reset_after, Hs, Gs, Q,
+                          k * N // n, (k + 1) * N // n)
     return Hs, Gs, Q
 
 
-@njit(**_opts)
-def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
-    """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
-    -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
-    N, T, G = Gs.shape
+@njit(**_serial)
+def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0, b0, b1):
+    T, G = Gs.shape[1], Gs.shape[2]
     H = G // 3
     one = Gs.dtype.type(1)
-    dAx = np.zeros_like(Gs)
-    dAh = np.zeros_like(Gs)
-    dh0 = np.empty((N, H), Gs.dtype)
-    for b in prange(N):
-        dh = np.zeros(H, Gs.dtype)
-        dh_prev = np.empty(H, Gs.dtype)
-        dq = np.empty(H, Gs.dtype)
+    dh = np.empty(H, Gs.dtype)
+    dh_prev = np.empty(H, Gs.dtype)
+    dq = np.empty(H, Gs.dtype)
+    for b in range(b0, b1):
+        dh[:] = 0
         for t in range(T - 1, -1, -1):
             dh += dHs[b, t]
             if mask[b, t] != 0:
@@ -95,4 +103,19 @@ def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
                     add_vec_matT_(dh_prev, dax[:2 * H], WT, 0)
                 dh[:] = dh_prev
         dh0[b] = dh
+
+
+@njit(**_parallel)
+def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
+    """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
+    -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
+    N, T, G = Gs.shape
+    H = G // 3
+    dAx = np.zeros_like(Gs)
+    dAh = np.zeros_like(Gs)
+    dh0 = np.empty((N, H), Gs.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
+                           k * N // n, (k + 1) * N // n)
     return dAx, dAh, dh0

@@ -4,22 +4,20 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import activate_, add_vec_mat_, add_vec_matT_, times_activation_grad_
+from ._parallel import n_blocks
 
-_opts = dict(cache=True, error_model="numpy", parallel=True)
+_serial = dict(cache=True, error_model="numpy")
+_parallel = dict(cache=True, parallel=True)
 
 
-@njit(**_opts)
-def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
-    """h_t = act(xw_t + y_{t-1} W); y_t = out_act(h_t V + c).
-    xw (N,T,H), W (O,H), V (H,O), c (O,), y0 (N,O) -> Hs (N,T,H), Ys (N,T,O)"""
-    N, T, H = xw.shape
+@njit(**_serial)
+def _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, b0, b1):
+    T, H = xw.shape[1], xw.shape[2]
     O = V.shape[1]
-    Hs = np.zeros((N, T, H), xw.dtype)
-    Ys = np.empty((N, T, O), xw.dtype)
-    for b in prange(N):
+    a = np.empty(H, xw.dtype)
+    ay = np.empty(O, xw.dtype)
+    for b in range(b0, b1):
         y = y0[b].copy()
-        a = np.empty(H, xw.dtype)
-        ay = np.empty(O, xw.dtype)
         for t in range(T):
             if mask[b, t] != 0:
                 a[:] = xw[b, t]
@@ -30,20 +28,29 @@ def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
                 add_vec_mat_(ay, h, V, 0)
                 activate_(ay, y, out_act)
             Ys[b, t] = y
+
+
+@njit(**_parallel)
+def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
+    """h_t = act(xw_t + y_{t-1} W); y_t = out_act(h_t V + c).
+    xw (N,T,H), W (O,H), V (H,O), c (O,), y0 (N,O) -> Hs (N,T,H), Ys (N,T,O)"""
+    N, T, H = xw.shape
+    O = V.shape[1]
+    Hs = np.zeros((N, T, H), xw.dtype)
+    Ys = np.empty((N, T, O), xw.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys,
+                             k * N // n, (k + 1) * N // n)
     return Hs, Ys
 
 
-@njit(**_opts)
-def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
-    """dYs (N,T,O), Hs (N,T,H), Ys (N,T,O), WT = W.T (H,O), VT = V.T (O,H)
-    -> dAh (N,T,H), dAy (N,T,O), dy0 (N,O)"""
-    N, T, H = Hs.shape
-    O = Ys.shape[2]
-    dAh = np.zeros_like(Hs)
-    dAy = np.zeros_like(Ys)
-    dy0 = np.empty((N, O), Ys.dtype)
-    for b in prange(N):
-        dy = np.zeros(O, Ys.dtype)
+@njit(**_serial)
+def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0, b0, b1):
+    T, O = Ys.shape[1], Ys.shape[2]
+    dy = np.empty(O, Ys.dtype)
+    for b in range(b0, b1):
+        dy[:] = 0
         for t in range(T - 1, -1, -1):
             dy += dYs[b, t]
             if mask[b, t] != 0:
@@ -56,4 +63,19 @@ def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
                 dy[:] = 0
                 add_vec_matT_(dy, dah, WT, 0)
         dy0[b] = dy
+
+
+@njit(**_parallel)
+def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
+    """dYs (N,T,O), Hs (N,T,H), Ys (N,T,O), WT = W.T (H,O), VT = V.T (O,H)
+    -> dAh (N,T,H), dAy (N,T,O), dy0 (N,O)"""
+    N, T, H = Hs.shape
+    O = Ys.shape[2]
+    dAh = np.zeros_like(Hs)
+    dAy = np.zeros_like(Ys)
+    dy0 = np.empty((N, O), Ys.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0,
+                              k * N // n, (k + 1) * N // n)
     return dAh, dAy, dy0

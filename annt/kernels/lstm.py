@@ -5,19 +5,17 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import add_vec_mat_, add_vec_matT_, sigmoid_, tanh_
+from ._parallel import n_blocks
 
-_opts = dict(cache=True, error_model="numpy", parallel=True)
+_serial = dict(cache=True, error_model="numpy")
+_parallel = dict(cache=True, parallel=True)
 
 
-@njit(**_opts)
-def lstm_forward(xw, W, h0, c0, mask):
-    """xw (N,T,4H), W (H,4H), h0, c0 (N,H), mask (N,T) -> Hs, Cs (N,T,H), Gs (N,T,4H)"""
-    N, T, G = xw.shape
+@njit(**_serial)
+def _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, b0, b1):
+    T, G = xw.shape[1], xw.shape[2]
     H = G // 4
-    Hs = np.empty((N, T, H), xw.dtype)
-    Cs = np.empty((N, T, H), xw.dtype)
-    Gs = np.zeros((N, T, G), xw.dtype)
-    for b in prange(N):
+    for b in range(b0, b1):
         h = h0[b].copy()
         c = c0[b].copy()
         for t in range(T):
@@ -35,21 +33,30 @@ def lstm_forward(xw, W, h0, c0, mask):
                     h[j] = o * tanh_(c[j])
             Hs[b, t] = h
             Cs[b, t] = c
+
+
+@njit(**_parallel)
+def lstm_forward(xw, W, h0, c0, mask):
+    """xw (N,T,4H), W (H,4H), h0, c0 (N,H), mask (N,T) -> Hs, Cs (N,T,H), Gs (N,T,4H)"""
+    N, T, G = xw.shape
+    H = G // 4
+    Hs = np.empty((N, T, H), xw.dtype)
+    Cs = np.empty((N, T, H), xw.dtype)
+    Gs = np.zeros((N, T, G), xw.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, k * N // n, (k + 1) * N // n)
     return Hs, Cs, Gs
 
 
-@njit(**_opts)
-def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):
-    """dHs (N,T,H), dcT (N,H), Cs (N,T,H), Gs (N,T,4H), c0 (N,H), WT = W.T (4H,H)
-    -> dA (N,T,4H), dh0, dc0 (N,H)"""
-    N, T, G = Gs.shape
+@njit(**_serial)
+def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
+    T, G = Gs.shape[1], Gs.shape[2]
     H = G // 4
     one = Gs.dtype.type(1)
-    dA = np.zeros_like(Gs)
-    dh0 = np.empty((N, H), Gs.dtype)
-    dc0 = np.empty((N, H), Gs.dtype)
-    for b in prange(N):
-        dh = np.zeros(H, Gs.dtype)
+    dh = np.empty(H, Gs.dtype)
+    for b in range(b0, b1):
+        dh[:] = 0
         dc = dcT[b].copy()
         for t in range(T - 1, -1, -1):
             dh += dHs[b, t]
@@ -71,4 +78,19 @@ def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):
                 add_vec_matT_(dh, da, WT, 0)
         dh0[b] = dh
         dc0[b] = dc
+
+
+@njit(**_parallel)
+def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):
+    """dHs (N,T,H), dcT (N,H), Cs (N,T,H), Gs (N,T,4H), c0 (N,H), WT = W.T (4H,H)
+    -> dA (N,T,4H), dh0, dc0 (N,H)"""
+    N, T, G = Gs.shape
+    H = G // 4
+    dA = np.zeros_like(Gs)
+    dh0 = np.empty((N, H), Gs.dtype)
+    dc0 = np.empty((N, H), Gs.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0,
+                            k * N // n, (k + 1) * N // n)
     return dA, dh0, dc0

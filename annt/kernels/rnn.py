@@ -1,44 +1,50 @@
 """Numba kernels of the Elman RNN (same arguments and results as
 :func:`annt.kernels.reference.rnn_forward` / ``rnn_backward``).
 
-Sequences are independent, so the batch is split over the cores (``prange``)
-and each sequence runs its whole time loop in one thread, with its state in a
-small scratch vector: no allocation inside the time loop.
-"""
+Each sequence runs its whole time loop in one thread, its state in a small
+scratch vector: no allocation inside the time loop (see ``_parallel``)."""
 import numpy as np
 from numba import njit, prange
 
 from ._math import activate_, add_vec_mat_, add_vec_matT_, times_activation_grad_
+from ._parallel import n_blocks
 
-_opts = dict(cache=True, error_model="numpy", parallel=True)
+_serial = dict(cache=True, error_model="numpy")
+_parallel = dict(cache=True, parallel=True)
 
 
-@njit(**_opts)
-def rnn_forward(xw, W, h0, mask, act):
-    """h_t = act(xw_t + h_{t-1} W).  xw (N,T,H), W (H,H), h0 (N,H), mask (N,T) -> Hs (N,T,H)"""
-    N, T, H = xw.shape
-    Hs = np.empty_like(xw)
-    for b in prange(N):
+@njit(**_serial)
+def _rnn_forward_rows(xw, W, h0, mask, act, Hs, b0, b1):
+    H = xw.shape[2]
+    a = np.empty(H, xw.dtype)
+    for b in range(b0, b1):
         h = h0[b].copy()
-        a = np.empty(H, xw.dtype)
-        for t in range(T):
+        for t in range(xw.shape[1]):
             if mask[b, t] != 0:
                 a[:] = xw[b, t]
                 add_vec_mat_(a, h, W, 0)
                 activate_(a, h, act)
             Hs[b, t] = h
+
+
+@njit(**_parallel)
+def rnn_forward(xw, W, h0, mask, act):
+    """h_t = act(xw_t + h_{t-1} W).  xw (N,T,H), W (H,H), h0 (N,H), mask (N,T) -> Hs (N,T,H)"""
+    N = xw.shape[0]
+    Hs = np.empty_like(xw)
+    n = n_blocks(N)
+    for k in prange(n):
+        _rnn_forward_rows(xw, W, h0, mask, act, Hs, k * N // n, (k + 1) * N // n)
     return Hs
 
 
-@njit(**_opts)
-def rnn_backward(dHs, Hs, WT, mask, act):
-    """BPTT.  dHs, Hs (N,T,H), WT = W.T contiguous (H,H) -> dA (N,T,H), dh0 (N,H)"""
-    N, T, H = dHs.shape
-    dA = np.zeros_like(dHs)
-    dh0 = np.empty((N, H), dHs.dtype)
-    for b in prange(N):
-        dh = np.zeros(H, dHs.dtype)  # gradient carried from the future
-        for t in range(T - 1, -1, -1):
+@njit(**_serial)
+def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
+    H = dHs.shape[2]
+    dh = np.empty(H, dHs.dtype)       # gradient carried from the future
+    for b in range(b0, b1):
+        dh[:] = 0
+        for t in range(dHs.shape[1] - 1, -1, -1):
             dh += dHs[b, t]
             if mask[b, t] != 0:
                 da = dA[b, t]
@@ -47,4 +53,15 @@ def rnn_backward(dHs, Hs, WT, mask, act):
                 dh[:] = 0
                 add_vec_matT_(dh, da, WT, 0)
         dh0[b] = dh
+
+
+@njit(**_parallel)
+def rnn_backward(dHs, Hs, WT, mask, act):
+    """BPTT.  dHs, Hs (N,T,H), WT = W.T contiguous (H,H) -> dA (N,T,H), dh0 (N,H)"""
+    N, T, H = dHs.shape
+    dA = np.zeros_like(dHs)
+    dh0 = np.empty((N, H), dHs.dtype)
+    n = n_blocks(N)
+    for k in prange(n):
+        _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, k * N // n, (k + 1) * N // n)
     return dA, dh0

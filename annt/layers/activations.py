@@ -14,7 +14,7 @@ class Activation(Layer):
         self.cache = (x, y)
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         x, y = self.cache
         return np.asarray(dy, dtype=self.dtype) * self.df(x, y)
 
@@ -77,7 +77,7 @@ class Softmax(Activation):
         e = np.exp(z)
         return e / e.sum(axis=-1, keepdims=True)
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         _, y = self.cache
         dy = np.asarray(dy, dtype=self.dtype)
         return y * (dy - (dy * y).sum(axis=-1, keepdims=True))

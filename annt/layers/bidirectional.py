@@ -78,7 +78,7 @@ class Bidirectional(Layer):
         y = y_f + y_b
         return y if self.merge == "sum" else y * self.dtype.type(0.5)
 
-    def backward(self, dy, dstate=None):
+    def backward(self, dy, dstate=None, need_dx=True):
         dy = np.asarray(dy, dtype=self.dtype)
         H = self.forward_layer.output_size
         if dy.shape[-1] != self.output_size:
@@ -93,10 +93,10 @@ class Bidirectional(Layer):
         if self.return_sequences:
             dy_b = dy_b[:, ::-1]
         ds_f, ds_b = (None, None) if dstate is None else dstate
-        dx = self.forward_layer.backward(dy_f, ds_f)
-        dx = dx + self.backward_layer.backward(dy_b, ds_b)[:, ::-1]
+        dx_f = self.forward_layer.backward(dy_f, ds_f, need_dx=need_dx)
+        dx_b = self.backward_layer.backward(dy_b, ds_b, need_dx=need_dx)
         self.dstate0 = (self.forward_layer.dstate0, self.backward_layer.dstate0)
-        return dx
+        return dx_f + dx_b[:, ::-1] if need_dx else None
 
     def get_config(self):
         return {"type": "Bidirectional", "layer": self.forward_layer.get_config(),

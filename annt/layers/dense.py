@@ -33,11 +33,13 @@ class Dense(Layer):
         y += self.params["b"]
         return y.reshape(x.shape[:-1] + (self.output_size,))
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         x2, shape = self.cache
         dy2 = np.asarray(dy, dtype=self.dtype).reshape(-1, self.output_size)
         np.matmul(x2.T, dy2, out=self.grads["W"])
         self.grads["b"][:] = dy2.sum(axis=0)
+        if not need_dx:
+            return None
         return (dy2 @ self.params["W"].T).reshape(shape)
 
     def get_config(self):

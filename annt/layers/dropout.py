@@ -31,7 +31,7 @@ class Dropout(Layer):
         self.cache = keep
         return x * keep
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         dy = np.asarray(dy, dtype=self.dtype)
         return dy if self.cache is None else dy * self.cache
 

@@ -48,7 +48,7 @@ class GRU(Recurrent):
         self.final_state = Hs[:, -1].copy()
         return Hs
 
-    def backward(self, dy, dstate=None):
+    def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         H = self.hidden_size
         dHs = self._output_grad(dy)
@@ -66,7 +66,7 @@ class GRU(Recurrent):
             self.grads["b_hn"][:] = dAh[:, 2 * H:].sum(axis=0)
         else:                      # n's product is (r * h_{t-1}) W_n
             dW[:, 2 * H:] = c["Q"].reshape(-1, H).T @ dAh[:, 2 * H:]
-        return self._input_grads(dAx)
+        return self._input_grads(dAx, need_dx=need_dx)
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}

@@ -55,7 +55,7 @@ class Jordan(Recurrent):
         self.final_state = Ys[:, -1].copy()
         return Ys
 
-    def backward(self, dy, dstate=None):
+    def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         dYs = self._output_grad(dy)
         if dstate is not None:
@@ -71,7 +71,7 @@ class Jordan(Recurrent):
         np.matmul(c["Hs"].reshape(-1, H).T, dAy2, out=self.grads["V"])
         self.grads["c"][:] = dAy2.sum(axis=0)
         np.matmul(previous_states(c["y0"], c["Ys"]).T, dAh.reshape(-1, H), out=self.grads["W"])
-        return self._input_grads(dAh)
+        return self._input_grads(dAh, need_dx=need_dx)
 
     def get_config(self):
         return {**super().get_config(), "output_size": self.output_size,

@@ -56,7 +56,7 @@ class LSTM(Recurrent):
         self.final_state = (Hs[:, -1].copy(), Cs[:, -1].copy())
         return Hs
 
-    def backward(self, dy, dstate=None):
+    def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         dHs = self._output_grad(dy)
         dcT = np.zeros_like(c["h0"])
@@ -72,4 +72,4 @@ class LSTM(Recurrent):
         H = self.hidden_size
         np.matmul(previous_states(c["h0"], c["Hs"]).T, dA.reshape(-1, 4 * H),
                   out=self.grads["W"])
-        return self._input_grads(dA)
+        return self._input_grads(dA, need_dx=need_dx)

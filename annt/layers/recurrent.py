@@ -31,7 +31,7 @@ class Recurrent(Layer):
     steps with 1 and padding with 0: padding leaves the state unchanged, so
     the last output of a padded sequence is that of its last real step.
 
-    ``backward(dy, dstate=None)`` takes the gradient of the output (and of the
+    ``backward(dy, dstate=None, need_dx=True)`` takes the gradient of the output (and of the
     final state, if the final state was used downstream), returns the gradient
     of the input and leaves the gradient of the initial state in ``dstate0``.
     """
@@ -100,13 +100,16 @@ class Recurrent(Layer):
         xw += b
         return xw.reshape(N, T, -1)
 
-    def _input_grads(self, dA, U_name="U", b_name="b"):
-        """dU = X^T dA, db = sum dA, dX = dA U^T for the cached input."""
+    def _input_grads(self, dA, U_name="U", b_name="b", need_dx=True):
+        """dU = X^T dA, db = sum dA, dX = dA U^T for the cached input
+        (dX only when ``need_dx``: the first layer's is not needed in training)."""
         x = self.cache["x"]
         N, T, D = x.shape
         dA2 = dA.reshape(N * T, -1)
         np.matmul(x.reshape(N * T, D).T, dA2, out=self.grads[U_name])
         self.grads[b_name][:] = dA2.sum(axis=0)
+        if not need_dx:
+            return None
         return (dA2 @ self.params[U_name].T).reshape(N, T, D)
 
     def _transposed(self, name):

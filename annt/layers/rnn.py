@@ -39,7 +39,7 @@ class RNN(Recurrent):
         self.final_state = Hs[:, -1].copy()
         return Hs
 
-    def backward(self, dy, dstate=None):
+    def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         dHs = self._output_grad(dy)
         if dstate is not None:
@@ -49,7 +49,7 @@ class RNN(Recurrent):
                                                ACTIVATION_CODES[self.activation])
         H = self.hidden_size
         np.matmul(previous_states(c["h0"], c["Hs"]).T, dA.reshape(-1, H), out=self.grads["W"])
-        return self._input_grads(dA)
+        return self._input_grads(dA, need_dx=need_dx)
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
