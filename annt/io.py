@@ -85,6 +85,9 @@ def load(path):
     if len(entries) != len(params):
         raise ModelFileError(f"{path!r}: the architecture has {len(params)} parameters, the "
                              f"file lists {len(entries)}")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ModelFileError(f"{path!r}: corrupt annt model header: 'parameters' should be a "
+                             f"list of objects, found {str(entries)[:80]}")
     for entry, (name, p, _) in zip(entries, params):
         key = entry.get("key")
         if key not in arrays:
@@ -93,6 +96,9 @@ def load(path):
         if a.shape != p.shape:
             raise ModelFileError(f"{path!r}: {name!r} should have shape {p.shape}, the file "
                                  f"holds {a.shape}")
+        if a.dtype.kind not in "fiu":
+            raise ModelFileError(f"{path!r}: {name!r} should hold numbers, the file holds "
+                                 f"an array of dtype {a.dtype}")
         if not np.isfinite(a).all():
             raise ModelFileError(f"{path!r}: {name!r} holds NaN or infinite weights")
         p[...] = a

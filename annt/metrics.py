@@ -1,8 +1,15 @@
 """Metrics reported by :meth:`annt.NetworkTraining.fit` and ``evaluate``.
 
 Each takes the network's output y ((N, K) or (N, T, K)), the targets (same
-shape, or class indices of shape y.shape[:-1]) and an optional mask, and
-returns a float.
+shape, or class indices of shape y.shape[:-1]) and an optional mask of
+shape y.shape[:-1] (1 where a position counts), and returns a float.
+
+A data set is evaluated in batches, so each built-in metric also has a
+``parts`` form that returns ``(total, count)``: the totals and counts of all
+batches are summed and the metric is ``finish(total / count)``. That makes
+the number of a data set independent of how it is cut into batches (the
+RMSE of a set is not the mean of its batches' RMSEs, and a masked accuracy
+counts positions, not sequences).
 """
 import numpy as np
 
@@ -12,24 +19,34 @@ def _labels(y, t):
     return t if t.shape == y.shape[:-1] else t.argmax(axis=-1)
 
 
-def accuracy(y, t, mask=None):
-    """Share of positions (that count) where argmax(y) is the target class."""
+def _predicted_classes_and_labels(y, t):
+    """Predicted class and target class at every position. One output (a sigmoid
+    unit for a binary problem) is thresholded at 0.5; several take the argmax."""
     y = np.asarray(y)
-    hit = (y.argmax(axis=-1) == _labels(y, t)).astype(np.float64)
+    t = np.asarray(t)
+    if y.shape[-1] == 1:
+        pred = (y[..., 0] >= 0.5).astype(np.int64)
+        lab = t[..., 0] if t.shape == y.shape else t
+        return pred, (np.asarray(lab) >= 0.5).astype(np.int64)
+    return y.argmax(axis=-1), _labels(y, t)
+
+
+def _masked_sum(values, mask):
     if mask is None:
-        return float(hit.mean())
+        return float(values.sum()), float(values.size)
     m = np.asarray(mask, np.float64)
-    return float((hit * m).sum() / m.sum())
+    return float((values * m).sum()), float(m.sum())
 
 
-def last_step_accuracy(y, t, mask=None):
-    """Accuracy of the prediction at each sequence's last real step (the class a
-    many-to-many network trained with the label at every step assigns to the
-    whole sequence, as in the ANNT MNIST example)."""
+def accuracy_parts(y, t, mask=None):
+    pred, lab = _predicted_classes_and_labels(y, t)
+    return _masked_sum((pred == lab).astype(np.float64), mask)
+
+
+def last_step_accuracy_parts(y, t, mask=None):
     y = np.asarray(y)
     if y.ndim != 3:
-        return accuracy(y, t, mask)
-    labels = _labels(y, t)
+        return accuracy_parts(y, t, None)
     N, T = y.shape[:2]
     if mask is None:
         last = np.full(N, T - 1)
@@ -37,35 +54,73 @@ def last_step_accuracy(y, t, mask=None):
         m = np.asarray(mask) > 0
         last = T - 1 - np.argmax(m[:, ::-1], axis=1)
     idx = np.arange(N)
-    return float((y[idx, last].argmax(axis=-1) == labels[idx, last]).mean())
+    t = np.asarray(t)
+    t_last = t[idx, last]
+    return accuracy_parts(y[idx, last], t_last, None)
 
 
-def mae(y, t, mask=None):
-    """Mean absolute error over the positions that count."""
+def mae_parts(y, t, mask=None):
     err = np.abs(np.asarray(y, np.float64) - np.asarray(t, np.float64)).mean(axis=-1)
-    if mask is None:
-        return float(err.mean())
-    m = np.asarray(mask, np.float64)
-    return float((err * m).sum() / m.sum())
+    return _masked_sum(err, mask)
 
 
-def rmse(y, t, mask=None):
-    """Root mean squared error over the positions that count."""
+def mse_parts(y, t, mask=None):
     err = ((np.asarray(y, np.float64) - np.asarray(t, np.float64)) ** 2).mean(axis=-1)
-    if mask is None:
-        return float(np.sqrt(err.mean()))
-    m = np.asarray(mask, np.float64)
-    return float(np.sqrt((err * m).sum() / m.sum()))
+    return _masked_sum(err, mask)
 
+
+class Metric:
+    """A metric computed from summed parts: value = finish(total / count)."""
+
+    def __init__(self, name, parts, finish=None, doc=""):
+        self.__name__ = name
+        self.parts = parts
+        self.finish = finish or (lambda v: v)
+        self.__doc__ = doc
+
+    def __call__(self, y, t, mask=None):
+        total, count = self.parts(y, t, mask)
+        return self.reduce(total, count)
+
+    def reduce(self, total, count):
+        return float(self.finish(total / count)) if count else float("nan")
+
+    def __repr__(self):
+        return f"<metric {self.__name__}>"
+
+
+accuracy = Metric("accuracy", accuracy_parts, doc=(
+    "Share of positions (that count) where the predicted class is the target: argmax "
+    "of y, or y >= 0.5 for a single (sigmoid) output."))
+last_step_accuracy = Metric("last_step_accuracy", last_step_accuracy_parts, doc=(
+    "Accuracy of the prediction at each sequence's last real step (the class a "
+    "many-to-many network trained with the label at every step assigns to the whole "
+    "sequence, as in the ANNT MNIST example)."))
+mae = Metric("mae", mae_parts, doc="Mean absolute error over the positions that count.")
+rmse = Metric("rmse", mse_parts, np.sqrt,
+              doc="Root mean squared error over all the positions that count.")
 
 METRICS = {"accuracy": accuracy, "last_step_accuracy": last_step_accuracy, "mae": mae,
            "rmse": rmse}
 
 
+class _Plain(Metric):
+    """A user function f(y, t, mask) -> float, averaged over sequences
+    (weighted by each batch's number of sequences)."""
+
+    def __init__(self, f):
+        super().__init__(getattr(f, "__name__", "metric"),
+                         lambda y, t, mask=None: (f(y, t, mask) * np.asarray(y).shape[0],
+                                                  float(np.asarray(y).shape[0])))
+
+
 def get_metric(metric):
-    """(name, function) from a name in METRICS or a callable."""
+    """(name, Metric) from a name in METRICS, a Metric, or a function f(y, t, mask)."""
+    if isinstance(metric, Metric):
+        return metric.__name__, metric
     if callable(metric):
-        return getattr(metric, "__name__", "metric"), metric
+        m = _Plain(metric)
+        return m.__name__, m
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)} "
                          f"or a function f(y, t, mask) -> float")

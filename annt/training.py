@@ -139,7 +139,12 @@ class NetworkTraining:
             m = None if mask is None else mask[:, s:s + k]
             w = float(m.sum()) if m is not None else float(N * min(k, T - s))
             if w == 0:
-                break
+                # All padding: nothing to learn and the state passes through
+                # unchanged, but later chunks may hold real steps again.
+                out = self.network.forward(X[:, s:s + k], states, m, training=False)
+                states = [_nested_tuple(st) for st in self.network.final_states]
+                outs.append(out)
+                continue
             loss, out = self.forward_backward(X[:, s:s + k], Y[:, s:s + k], m, states)
             if not np.isfinite(loss):
                 self._diverged(loss, f"{where}, steps {s}-{min(s + k, T) - 1}")
@@ -150,11 +155,9 @@ class NetworkTraining:
             outs.append(out)
         if self.stateful:
             self.states = states
-        out = np.concatenate(outs, axis=1)
-        if out.shape[1] < T:   # the trailing chunks were all padding
-            pad = np.zeros((N, T - out.shape[1]) + out.shape[2:], out.dtype)
-            out = np.concatenate([out, pad], axis=1)
-        return total / weight, out
+        if weight == 0:
+            raise ValueError("the mask selects no step of this batch: nothing to learn from")
+        return total / weight, np.concatenate(outs, axis=1)
 
     @single_blas
     def train_batch(self, X, Y, mask=None):
@@ -176,8 +179,9 @@ class NetworkTraining:
         named = [get_metric(m) for m in metrics]
         net = self.network
         upto = -1 if self.fused else None
-        sums = {"loss": 0.0, **{n: 0.0 for n, _ in named}}
-        wsum, nsum = 0.0, 0
+        sums = {"loss": 0.0}
+        parts = {n: [0.0, 0.0] for n, _ in named}
+        wsum = 0.0
         for s in range(0, X.shape[0], batch_size):
             xb, yb = X[s:s + batch_size], Y[s:s + batch_size]
             mb = None if mask is None else mask[s:s + batch_size]
@@ -187,10 +191,8 @@ class NetworkTraining:
             sums["loss"] += self.cost.loss(z, yb, cm) * w
             wsum += w
             out = net.layers[-1].forward(z) if self.fused else z
-            for n, f in named:
-                sums[n] += f(out, yb, cm) * xb.shape[0]
-            nsum += xb.shape[0]
-        return {k: (v / wsum if k == "loss" else v / nsum) for k, v in sums.items()}
+            _add_parts(parts, named, out, yb, cm)
+        return {"loss": sums["loss"] / wsum, **_finish_parts(parts, named)}
 
     # -- the loop -------------------------------------------------------------
     @single_blas
@@ -234,7 +236,8 @@ class NetworkTraining:
             if self.stateful:
                 self.reset_state()
             order = self.rng.permutation(N) if shuffle else np.arange(N)
-            sums = {"loss": 0.0, **{n: 0.0 for n, _ in named}}
+            sums = {"loss": 0.0}
+            parts = {n: [0.0, 0.0] for n, _ in named}
             wsum = 0.0
             bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}", file=sys.stderr,
                        disable=not verbose, leave=True)
@@ -252,13 +255,12 @@ class NetworkTraining:
                 sums["loss"] += loss * w
                 wsum += w
                 cm = mb if (mb is not None and out.ndim == 3) else None
-                for n, f in named:
-                    sums[n] += f(out, yb, cm) * len(idx)
+                _add_parts(parts, named, out, yb, cm)
                 if verbose:
                     bar.set_postfix(loss=f"{sums['loss'] / wsum:.4f}", refresh=False)
             bar.close()
             logs = {"loss": sums["loss"] / wsum}
-            logs.update({n: sums[n] / N for n, _ in named})
+            logs.update(_finish_parts(parts, named))
             if validation_data is not None:
                 v = self.evaluate(vX, vY, vmask, metrics=[m for m in metrics])
                 logs["val_loss"] = v["loss"]
@@ -272,6 +274,17 @@ class NetworkTraining:
             if self.stop_training:
                 break
         return history
+
+
+def _add_parts(parts, named, out, targets, mask):
+    for n, metric in named:
+        total, count = metric.parts(out, targets, mask)
+        parts[n][0] += total
+        parts[n][1] += count
+
+
+def _finish_parts(parts, named):
+    return {n: metric.reduce(*parts[n]) for n, metric in named}
 
 
 def _batch_of(states):

@@ -1,20 +1,22 @@
 """Splitting a batch over the cores.
 
 Sequences are independent, so each kernel has a serial ``_rows`` function that
-runs the whole time loop of sequences ``b0 .. b1-1``, and a public function that
-hands one contiguous block of sequences to each thread. The serial functions
-are compiled on their own, outside Numba's parallel transformation, which
-keeps their inner loops vectorised (inside a ``prange`` body the same loops ran
-about twice as slowly here). Small batches stay on one thread: starting
-threads costs more than it saves.
+runs the whole time loop of sequences ``b0 .. b1-1``, and a parallel
+``_blocks`` function that hands one contiguous block of sequences to each
+thread. The serial functions are compiled on their own, outside Numba's
+parallel transformation, which keeps their inner loops vectorised (inside a
+``prange`` body the same loops ran about twice as slowly here). Small batches
+stay on one thread: starting threads costs more than it saves.
+
+The number of blocks is chosen here, in Python, and passed in: calling
+``numba.get_num_threads()`` inside a compiled function would stop Numba from
+caching it (a "dynamic global"), and every process would compile again.
 """
 import numba
-from numba import njit
 
 MIN_ROWS_PER_THREAD = 8
 
 
-@njit(cache=True)
 def n_blocks(N):
     """How many blocks of sequences to run in parallel for a batch of N."""
     n = min(numba.get_num_threads(), N // MIN_ROWS_PER_THREAD)

@@ -46,19 +46,23 @@ def _gru_forward_rows(xw, W, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
 
 
 @njit(**_parallel)
-def gru_forward(xw, W, b_hn, h0, mask, reset_after):
-    """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
-    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
+def _gru_forward_blocks(xw, W, b_hn, h0, mask, reset_after, n):
+    """gru_forward on n blocks of sequences, one per thread."""
     N, T, G = xw.shape
     H = G // 3
     Hs = np.empty((N, T, H), xw.dtype)
     Gs = np.zeros((N, T, G), xw.dtype)
     Q = np.zeros((N, T, H), xw.dtype)
-    n = n_blocks(N)
     for k in prange(n):
         _gru_forward_rows(xw, W, b_hn, h0, mask, reset_after, Hs, Gs, Q,
                           k * N // n, (k + 1) * N // n)
     return Hs, Gs, Q
+
+
+def gru_forward(xw, W, b_hn, h0, mask, reset_after):
+    """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
+    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
+    return _gru_forward_blocks(xw, W, b_hn, h0, mask, reset_after, n_blocks(xw.shape[0]))
 
 
 @njit(**_serial)
@@ -106,16 +110,21 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
 
 
 @njit(**_parallel)
-def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
-    """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
-    -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
+def _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, n):
+    """gru_backward on n blocks of sequences, one per thread."""
     N, T, G = Gs.shape
     H = G // 3
     dAx = np.zeros_like(Gs)
     dAh = np.zeros_like(Gs)
     dh0 = np.empty((N, H), Gs.dtype)
-    n = n_blocks(N)
     for k in prange(n):
         _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
                            k * N // n, (k + 1) * N // n)
     return dAx, dAh, dh0
+
+
+
+def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
+    """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
+    -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
+    return _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, n_blocks(dHs.shape[0]))

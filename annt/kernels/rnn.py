@@ -28,14 +28,18 @@ def _rnn_forward_rows(xw, W, h0, mask, act, Hs, b0, b1):
 
 
 @njit(**_parallel)
-def rnn_forward(xw, W, h0, mask, act):
-    """h_t = act(xw_t + h_{t-1} W).  xw (N,T,H), W (H,H), h0 (N,H), mask (N,T) -> Hs (N,T,H)"""
+def _rnn_forward_blocks(xw, W, h0, mask, act, n):
+    """rnn_forward on n blocks of sequences, one per thread."""
     N = xw.shape[0]
     Hs = np.empty_like(xw)
-    n = n_blocks(N)
     for k in prange(n):
         _rnn_forward_rows(xw, W, h0, mask, act, Hs, k * N // n, (k + 1) * N // n)
     return Hs
+
+
+def rnn_forward(xw, W, h0, mask, act):
+    """h_t = act(xw_t + h_{t-1} W).  xw (N,T,H), W (H,H), h0 (N,H), mask (N,T) -> Hs (N,T,H)"""
+    return _rnn_forward_blocks(xw, W, h0, mask, act, n_blocks(xw.shape[0]))
 
 
 @njit(**_serial)
@@ -56,12 +60,17 @@ def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
 
 
 @njit(**_parallel)
-def rnn_backward(dHs, Hs, WT, mask, act):
-    """BPTT.  dHs, Hs (N,T,H), WT = W.T contiguous (H,H) -> dA (N,T,H), dh0 (N,H)"""
+def _rnn_backward_blocks(dHs, Hs, WT, mask, act, n):
+    """rnn_backward on n blocks of sequences, one per thread."""
     N, T, H = dHs.shape
     dA = np.zeros_like(dHs)
     dh0 = np.empty((N, H), dHs.dtype)
-    n = n_blocks(N)
     for k in prange(n):
         _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, k * N // n, (k + 1) * N // n)
     return dA, dh0
+
+
+
+def rnn_backward(dHs, Hs, WT, mask, act):
+    """BPTT.  dHs, Hs (N,T,H), WT = W.T contiguous (H,H) -> dA (N,T,H), dh0 (N,H)"""
+    return _rnn_backward_blocks(dHs, Hs, WT, mask, act, n_blocks(dHs.shape[0]))

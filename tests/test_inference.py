@@ -1,0 +1,292 @@
+"""Inference: predict, step, generate, sample, sample_from_probabilities."""
+import numpy as np
+import pytest
+from scipy import stats
+
+import annt
+from annt import (GRU, LSTM, RNN, Dense, Dropout, Jordan, Network, NetworkInference, Sigmoid,
+                  Softmax, Tanh)
+
+N, T, D = 3, 7, 4
+
+
+def make_net(kind, D=D, K=3, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "rnn":
+        layers = [RNN(D, 6, rng=rng), Dense(6, K, rng=rng)]
+    elif kind == "rnn_relu":
+        layers = [RNN(D, 6, activation="relu", rng=rng), Dense(6, K, rng=rng)]
+    elif kind == "lstm":
+        layers = [LSTM(D, 6, rng=rng), Dense(6, K, rng=rng), Softmax()]
+    elif kind == "gru":
+        layers = [GRU(D, 6, rng=rng), Dense(6, K, rng=rng), Sigmoid()]
+    elif kind == "gru_after":
+        layers = [GRU(D, 6, reset_after=True, rng=rng), Dense(6, K, rng=rng)]
+    elif kind == "jordan":
+        layers = [Jordan(D, 6, K, output_activation="identity", rng=rng)]
+    elif kind == "stacked":
+        layers = [Dense(D, 5, rng=rng), Tanh(), GRU(5, 6, rng=rng), Dropout(0.5, rng=rng),
+                  LSTM(6, 5, rng=rng), Jordan(5, 4, 4, rng=rng),
+                  RNN(4, 5, return_sequences=False, rng=rng), Dense(5, K, rng=rng), Softmax()]
+    else:
+        raise ValueError(kind)
+    net = Network(layers)
+    for _, p, _ in net.parameters():           # non-zero biases
+        p[...] += rng.normal(0, 0.2, p.shape).astype(p.dtype)
+    return net
+
+
+KINDS = ["rnn", "rnn_relu", "lstm", "gru", "gru_after", "jordan", "stacked"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_step_T_times_equals_predict(kind):
+    net = make_net(kind)
+    X = np.random.default_rng(1).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    full = inf.predict(X)
+    assert full.dtype == np.float32
+    outs = np.stack([inf.step(X[:, t]) for t in range(T)], axis=1)
+    assert outs.dtype == np.float32
+    if full.ndim == 2:            # many-to-one: the last step's output
+        np.testing.assert_allclose(outs[:, -1], full, atol=1e-5, rtol=0)
+        # and each step's output is the prediction for the prefix so far
+        for t in (0, 3):
+            np.testing.assert_allclose(outs[:, t], inf.predict(X[:, :t + 1]), atol=1e-5,
+                                       rtol=0)
+    else:
+        np.testing.assert_allclose(outs, full, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "jordan"])
+def test_step_keeps_state_until_reset(kind):
+    net = make_net(kind)
+    X = np.random.default_rng(2).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    y0 = inf.step(X[:, 0])
+    y1 = inf.step(X[:, 0])          # same input, but a state now
+    assert np.abs(y1 - y0).max() > 1e-4
+    # predict does not touch the stepping state
+    inf.predict(X)
+    np.testing.assert_allclose(inf.step(X[:, 0]), inf.predict(np.repeat(X[:, :1], 3, 1))[:, 2],
+                               atol=1e-5, rtol=0)
+    inf.reset_state()
+    np.testing.assert_allclose(inf.step(X[:, 0]), y0, atol=1e-6, rtol=0)
+
+
+def test_single_step_and_single_sequence_inputs():
+    net = make_net("lstm")
+    X = np.random.default_rng(3).standard_normal((T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    seq = inf.predict(X)                       # (T, D) -> (T, K)
+    assert seq.shape == (T, 3)
+    np.testing.assert_allclose(seq, inf.predict(X[None])[0], atol=1e-6)
+    steps = np.stack([inf.step(X[t]) for t in range(T)])   # (D,) -> (K,)
+    assert steps.shape == (T, 3)
+    np.testing.assert_allclose(steps, seq, atol=1e-5, rtol=0)
+
+
+def test_predict_batches_and_mask():
+    net = make_net("gru")
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((5, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    np.testing.assert_allclose(inf.predict(X, batch_size=2), inf.predict(X), atol=1e-6)
+    mask = np.ones((5, T), np.float32)
+    mask[2, 3:] = 0
+    y = inf.predict(X, mask=mask, batch_size=2)
+    np.testing.assert_allclose(y[2, :3], inf.predict(X[2, :3]), atol=1e-5)
+    np.testing.assert_allclose(y[2, 3:], np.repeat(y[2, 2:3], T - 3, 0), atol=1e-6)
+
+
+def test_inference_input_errors():
+    inf = NetworkInference(make_net("rnn"))
+    with pytest.raises(annt.InputValueError):
+        inf.predict(np.full((2, 3, D), np.nan))
+    with pytest.raises(annt.InputValueError):
+        inf.step(np.array([np.inf] * D))
+    with pytest.raises(annt.InputValueError):
+        inf.predict(np.zeros((2, 0, D)))
+    with pytest.raises(annt.ShapeError):
+        inf.predict(np.zeros((2, 3, 4, D)))
+    with pytest.raises(annt.ShapeError):
+        inf.step(np.zeros((2, 3, D)))
+    with pytest.raises(annt.ShapeError):
+        inf.predict(np.zeros((2, 3, D + 1)))
+
+
+# --------------------------------------------------------------------------- #
+# generate
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("kind", ["rnn", "gru_after", "jordan"])
+def test_generate_equals_manual_closed_loop(kind):
+    net = make_net(kind, D=3, K=3)
+    prime = np.random.default_rng(5).standard_normal((N, 4, 3)).astype(np.float32)
+    inf = NetworkInference(net)
+    inf.step(np.ones((N, 3), np.float32))        # generate starts from zero regardless
+    gen = inf.generate(prime, 6)
+    assert gen.shape == (N, 6, 3)
+    manual = NetworkInference(net)
+    for t in range(4):
+        y = manual.step(prime[:, t])
+    expected = []
+    for _ in range(6):
+        expected.append(y)
+        y = manual.step(y)
+    np.testing.assert_allclose(gen, np.stack(expected, 1), atol=1e-5, rtol=0)
+    # a single priming sequence (T0, D) gives (steps, K)
+    single = NetworkInference(net).generate(prime[1], 6)
+    np.testing.assert_allclose(single, gen[1], atol=1e-5, rtol=0)
+
+
+def test_generate_with_feedback():
+    net = make_net("lstm", D=4, K=3)         # 3 outputs, 4 inputs: needs feedback
+    prime = np.random.default_rng(6).standard_normal((N, 2, 4)).astype(np.float32)
+    inf = NetworkInference(net)
+    with pytest.raises(annt.ShapeError, match="feedback"):
+        inf.generate(prime, 3)
+
+    def feedback(y):
+        return np.concatenate([y, y.sum(-1, keepdims=True) * 2], axis=-1)
+
+    gen = inf.generate(prime, 5, feedback=feedback)
+    manual = NetworkInference(net)
+    manual.step(prime[:, 0])
+    y = manual.step(prime[:, 1])
+    expected = []
+    for _ in range(5):
+        expected.append(y)
+        y = manual.step(feedback(y))
+    np.testing.assert_allclose(gen, np.stack(expected, 1), atol=1e-5, rtol=0)
+
+
+# --------------------------------------------------------------------------- #
+# sample
+# --------------------------------------------------------------------------- #
+def _softmax_net(K=5, seed=0):
+    rng = np.random.default_rng(seed)
+    net = Network([GRU(K, 8, rng=rng), Dense(8, K, rng=rng), Softmax()])
+    for _, p, _ in net.parameters():
+        p[...] *= 3                          # sharper, more varied distributions
+    return net
+
+
+def test_sample_temperature_zero_is_greedy():
+    K = 5
+    net = _softmax_net(K)
+    prime = np.array([[0, 3, 1], [4, 4, 2]])
+    out = NetworkInference(net).sample(prime, 8, temperature=0)
+    assert out.shape == (2, 8) and out.dtype.kind == "i"
+    manual = NetworkInference(net)
+    for t in range(prime.shape[1]):
+        p = manual.step(annt.one_hot(prime[:, t], K))
+    expected = []
+    for _ in range(8):
+        idx = p.argmax(-1)
+        expected.append(idx)
+        p = manual.step(annt.one_hot(idx, K))
+    np.testing.assert_array_equal(out, np.stack(expected, 1))
+    # a 1-D priming sequence gives a 1-D result
+    np.testing.assert_array_equal(NetworkInference(net).sample(prime[1], 8, temperature=0),
+                                  out[1])
+
+
+def test_sample_from_logits_network_applies_softmax():
+    """A network without a final Softmax: temperature 0 still follows the argmax."""
+    K = 4
+    rng = np.random.default_rng(7)
+    net = Network([LSTM(K, 6, rng=rng), Dense(6, K, rng=rng)])
+    out = NetworkInference(net).sample(np.array([[1, 2]]), 5, temperature=0)
+    manual = NetworkInference(net)
+    manual.step(annt.one_hot(np.array([1]), K))
+    z = manual.step(annt.one_hot(np.array([2]), K))
+    expected = []
+    for _ in range(5):
+        expected.append(int(z.argmax()))
+        z = manual.step(annt.one_hot(z.argmax(-1), K))
+    assert out[0].tolist() == expected
+
+
+def test_sample_with_seeded_rng_is_reproducible():
+    net = _softmax_net()
+    prime = np.array([[0, 1], [2, 3], [4, 0]])
+    inf = NetworkInference(net)
+    a = inf.sample(prime, 30, temperature=1.0, rng=42)
+    b = inf.sample(prime, 30, temperature=1.0, rng=np.random.default_rng(42))
+    np.testing.assert_array_equal(a, b)
+    c = inf.sample(prime, 30, temperature=1.0, rng=43)
+    assert not np.array_equal(a, c)
+    assert a.min() >= 0 and a.max() < 5
+    with pytest.raises(annt.ShapeError):
+        inf.sample(prime.astype(float), 3)
+
+
+# --------------------------------------------------------------------------- #
+# sample_from_probabilities
+# --------------------------------------------------------------------------- #
+P = np.array([0.1, 0.2, 0.3, 0.4])
+DRAWS = 200_000
+
+
+def _frequencies(p, temperature, seed=0):
+    idx = annt.sample_from_probabilities(np.tile(p, (DRAWS, 1)), temperature,
+                                         np.random.default_rng(seed))
+    assert idx.shape == (DRAWS,)
+    return np.bincount(idx, minlength=len(p))
+
+
+def _chi2_ok(counts, q):
+    expected = q * counts.sum()
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    return chi2 < stats.chi2.ppf(1 - 1e-6, len(q) - 1), chi2
+
+
+def test_sampling_frequencies_match_p_at_temperature_one():
+    counts = _frequencies(P, 1.0)
+    ok, chi2 = _chi2_ok(counts, P)
+    assert ok, (counts / DRAWS, chi2)
+    # and the test can fail: the same counts do not fit another distribution
+    assert not _chi2_ok(counts, np.array([0.15, 0.2, 0.3, 0.35]))[0]
+
+
+def test_lower_temperature_sharpens():
+    counts = _frequencies(P, 0.5, seed=1)
+    q = P ** 2 / (P ** 2).sum()              # p^(1/T) renormalised
+    ok, chi2 = _chi2_ok(counts, q)
+    assert ok, (counts / DRAWS, q, chi2)
+    assert counts[-1] / DRAWS > 0.5 > P[-1] + 0.05
+    # higher temperature flattens
+    hot = _frequencies(P, 2.0, seed=2)
+    q2 = np.sqrt(P) / np.sqrt(P).sum()
+    assert _chi2_ok(hot, q2)[0]
+    assert hot[0] / DRAWS > 0.15
+
+
+def test_sample_from_probabilities_edge_cases():
+    p = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.2, 0.3, 0.5]])
+    np.testing.assert_array_equal(annt.sample_from_probabilities(p, 0), [1, 0, 2])
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        idx = annt.sample_from_probabilities(p, 1.0, rng)
+        assert idx[0] == 1 and idx[1] in (0, 2)      # zero-probability classes never drawn
+    with pytest.raises(ValueError):
+        annt.sample_from_probabilities(p, -1)
+
+
+# --------------------------------------------------------------------------- #
+# Dropout at inference
+# --------------------------------------------------------------------------- #
+def test_dropout_is_inactive_in_predict_and_step():
+    rng = np.random.default_rng(8)
+    gru, dense = GRU(D, 6, rng=rng), Dense(6, 3, rng=rng)
+    with_dropout = Network([gru, Dropout(0.5, rng=rng), dense])
+    without = Network([gru, dense])
+    X = rng.standard_normal((N, T, D)).astype(np.float32)
+    a = NetworkInference(with_dropout).predict(X)
+    np.testing.assert_array_equal(a, NetworkInference(with_dropout).predict(X))
+    np.testing.assert_allclose(a, NetworkInference(without).predict(X), atol=0, rtol=0)
+    inf = NetworkInference(with_dropout)
+    np.testing.assert_allclose(np.stack([inf.step(X[:, t]) for t in range(T)], 1), a,
+                               atol=1e-5, rtol=0)
+    # whereas in training mode it does drop
+    assert not np.allclose(with_dropout.forward(X, training=True), a)

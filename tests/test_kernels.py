@@ -1,0 +1,313 @@
+"""The Numba kernels against their NumPy reference (annt.kernels.reference).
+
+Same inputs to both; the Numba backward kernels take the recurrent weight
+matrices transposed and contiguous (``np.ascontiguousarray(W.T)``) where the
+reference takes W, exactly as the layers call them. Agreement: 1e-5 absolute
+in float32 (the Numba float32 tanh is a rational approximation), 1e-12 in
+float64. Masks include steps that are padding for every sequence (in the
+middle and at the end) and a sequence that is padding throughout. Batches of
+1 and of 9 sequences (the latter is split over the threads).
+"""
+import numpy as np
+import pytest
+from numba import njit
+
+import annt
+from annt import kernels as K
+from annt.kernels import reference as R
+from annt.kernels._math import sigmoid_, tanh_
+
+IDENTITY, TANH, SIGMOID, RELU = K.IDENTITY, K.TANH, K.SIGMOID, K.RELU
+DTYPES = [np.float32, np.float64]
+ATOL = {np.float32: 1e-5, np.float64: 1e-12}
+T, H = 7, 5
+
+
+def c(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def make_mask(N, T=T):
+    """Random padding, plus: step 3 and the last step padded in every sequence,
+    sequence 1 (if any) padded throughout, sequence 0 with end padding only."""
+    rng = np.random.default_rng(123)
+    m = (rng.random((N, T)) < 0.75).astype(np.float64)
+    m[:, 3] = 0
+    m[:, -1] = 0
+    if N > 1:
+        m[1] = 0
+        m[0] = [1, 1, 1, 0, 0, 0, 0][:T]
+    return m
+
+
+MASKS = ["ones", "padded"]
+
+
+def get_mask(kind, N, dtype):
+    return c(np.ones((N, T)) if kind == "ones" else make_mask(N), dtype)
+
+
+def assert_close(numba_out, ref_out, dtype, what):
+    numba_out = numba_out if isinstance(numba_out, tuple) else (numba_out,)
+    ref_out = ref_out if isinstance(ref_out, tuple) else (ref_out,)
+    assert len(numba_out) == len(ref_out)
+    for i, (a, b) in enumerate(zip(numba_out, ref_out)):
+        assert a.dtype == np.dtype(dtype), f"{what}[{i}]: {a.dtype}, expected {np.dtype(dtype)}"
+        assert a.shape == b.shape, f"{what}[{i}]: shape {a.shape} vs {b.shape}"
+        err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+        assert err <= ATOL[dtype], f"{what}[{i}]: max abs difference {err}"
+
+
+def weights(rng, rows, cols):
+    return rng.uniform(-1, 1, (rows, cols)) / np.sqrt(rows)
+
+
+# --------------------------------------------------------------------------- #
+# RNN
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("act", [TANH, RELU, SIGMOID, IDENTITY],
+                         ids=["tanh", "relu", "sigmoid", "identity"])
+@pytest.mark.parametrize("mask_kind", MASKS)
+@pytest.mark.parametrize("N", [1, 9])
+def test_rnn_kernels(dtype, act, mask_kind, N):
+    rng = np.random.default_rng(0)
+    xw = c(rng.normal(0, 0.8, (N, T, H)), dtype)
+    W = c(weights(rng, H, H), dtype)
+    h0 = c(rng.uniform(-0.5, 0.5, (N, H)), dtype)
+    mask = get_mask(mask_kind, N, dtype)
+    Hs = K.rnn_forward(xw, W, h0, mask, act)
+    Hs_ref = R.rnn_forward(xw, W, h0, mask, act)
+    assert_close(Hs, Hs_ref, dtype, "rnn_forward")
+    if mask_kind == "padded" and N > 1:   # a fully padded sequence keeps h0
+        np.testing.assert_array_equal(Hs[1], np.broadcast_to(h0[1], (T, H)))
+    dHs = c(rng.standard_normal((N, T, H)), dtype)
+    out = K.rnn_backward(dHs, Hs_ref, c(W.T, dtype), mask, act)
+    ref = R.rnn_backward(dHs, Hs_ref, W, mask, act)
+    assert_close(out, ref, dtype, "rnn_backward")
+
+
+# --------------------------------------------------------------------------- #
+# LSTM
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("mask_kind", MASKS)
+@pytest.mark.parametrize("N", [1, 9])
+def test_lstm_kernels(dtype, mask_kind, N):
+    rng = np.random.default_rng(1)
+    xw = c(rng.normal(0, 0.8, (N, T, 4 * H)), dtype)
+    W = c(weights(rng, H, 4 * H), dtype)
+    h0 = c(rng.uniform(-0.5, 0.5, (N, H)), dtype)
+    c0 = c(rng.uniform(-1, 1, (N, H)), dtype)
+    mask = get_mask(mask_kind, N, dtype)
+    out = K.lstm_forward(xw, W, h0, c0, mask)
+    ref = R.lstm_forward(xw, W, h0, c0, mask)
+    assert_close(out, ref, dtype, "lstm_forward")
+    _, Cs, Gs = ref
+    dHs = c(rng.standard_normal((N, T, H)), dtype)
+    dcT = c(rng.standard_normal((N, H)), dtype)
+    out = K.lstm_backward(dHs, dcT, Cs, Gs, c0, c(W.T, dtype), mask)
+    ref = R.lstm_backward(dHs, dcT, Cs, Gs, c0, W, mask)
+    assert_close(out, ref, dtype, "lstm_backward")
+
+
+# --------------------------------------------------------------------------- #
+# GRU
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("reset_after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("mask_kind", MASKS)
+@pytest.mark.parametrize("N", [1, 9])
+def test_gru_kernels(dtype, reset_after, mask_kind, N):
+    rng = np.random.default_rng(2)
+    xw = c(rng.normal(0, 0.8, (N, T, 3 * H)), dtype)
+    W = c(weights(rng, H, 3 * H), dtype)
+    b_hn = c(rng.normal(0, 0.5, H) if reset_after else np.zeros(H), dtype)
+    h0 = c(rng.uniform(-0.5, 0.5, (N, H)), dtype)
+    mask = get_mask(mask_kind, N, dtype)
+    out = K.gru_forward(xw, W, b_hn, h0, mask, reset_after)
+    ref = R.gru_forward(xw, W, b_hn, h0, mask, reset_after)
+    assert_close(out, ref, dtype, "gru_forward")
+    Hs, Gs, Q = ref
+    dHs = c(rng.standard_normal((N, T, H)), dtype)
+    out = K.gru_backward(dHs, Hs, h0, Gs, Q, c(W.T, dtype), mask, reset_after)
+    ref = R.gru_backward(dHs, Hs, h0, Gs, Q, W, mask, reset_after)
+    assert_close(out, ref, dtype, "gru_backward")
+
+
+def test_gru_conventions_differ():
+    """The two GRU conventions are different models (same weights, other outputs)."""
+    rng = np.random.default_rng(3)
+    xw = rng.normal(0, 1, (2, T, 3 * H))
+    W = weights(rng, H, 3 * H)
+    h0 = rng.uniform(-0.5, 0.5, (2, H))
+    m = np.ones((2, T))
+    a = K.gru_forward(xw, W, np.zeros(H), h0, m, False)[0]
+    b = K.gru_forward(xw, W, np.zeros(H), h0, m, True)[0]
+    assert np.abs(a - b).max() > 1e-3
+
+
+# --------------------------------------------------------------------------- #
+# Jordan
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("act", [TANH, RELU], ids=["tanh", "relu"])
+@pytest.mark.parametrize("out_act", [IDENTITY, TANH, SIGMOID], ids=["id", "tanh", "sigmoid"])
+@pytest.mark.parametrize("mask_kind", MASKS)
+@pytest.mark.parametrize("N", [1, 9])
+def test_jordan_kernels(dtype, act, out_act, mask_kind, N):
+    rng = np.random.default_rng(4)
+    O = 3
+    xw = c(rng.normal(0, 0.8, (N, T, H)), dtype)
+    W = c(weights(rng, O, H), dtype)
+    V = c(weights(rng, H, O), dtype)
+    cb = c(rng.normal(0, 0.3, O), dtype)
+    y0 = c(rng.uniform(-0.5, 0.5, (N, O)), dtype)
+    mask = get_mask(mask_kind, N, dtype)
+    out = K.jordan_forward(xw, W, V, cb, y0, mask, act, out_act)
+    ref = R.jordan_forward(xw, W, V, cb, y0, mask, act, out_act)
+    assert_close(out, ref, dtype, "jordan_forward")
+    Hs, Ys = ref
+    dYs = c(rng.standard_normal((N, T, O)), dtype)
+    out = K.jordan_backward(dYs, Hs, Ys, c(W.T, dtype), c(V.T, dtype), mask, act, out_act)
+    ref = R.jordan_backward(dYs, Hs, Ys, W, V, mask, act, out_act)
+    assert_close(out, ref, dtype, "jordan_backward")
+
+
+# --------------------------------------------------------------------------- #
+# the float32 fast tanh / sigmoid
+# --------------------------------------------------------------------------- #
+@njit
+def _apply_tanh(x, out):
+    for i in range(x.shape[0]):
+        out[i] = tanh_(x[i])
+
+
+@njit
+def _apply_sigmoid(x, out):
+    for i in range(x.shape[0]):
+        out[i] = sigmoid_(x[i])
+
+
+GRID = np.linspace(-20, 20, 400_001)
+
+
+def test_fast_tanh_float32():
+    x = GRID.astype(np.float32)
+    out = np.empty_like(x)
+    _apply_tanh(x, out)
+    assert out.dtype == np.float32
+    err = np.abs(out.astype(np.float64) - np.tanh(x.astype(np.float64))).max()
+    assert err < 1e-6, err
+    # odd, bounded, saturates to exactly +-1 (within float32) at the ends
+    np.testing.assert_array_equal(out, -out[::-1])
+    assert np.all(np.abs(out) <= 1)
+    assert out[0] == -1 and out[-1] == 1
+
+
+def test_fast_sigmoid_float32():
+    x = GRID.astype(np.float32)
+    out = np.empty_like(x)
+    _apply_sigmoid(x, out)
+    assert out.dtype == np.float32
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    err = np.abs(out.astype(np.float64) - exact).max()
+    assert err < 1e-6, err
+    assert np.all((out >= 0) & (out <= 1))
+
+
+def test_tanh_float64_is_exact():
+    x = GRID
+    out = np.empty_like(x)
+    _apply_tanh(x, out)
+    np.testing.assert_allclose(out, np.tanh(x), rtol=1e-15, atol=1e-300)
+    out2 = np.empty_like(x)
+    _apply_sigmoid(x, out2)
+    np.testing.assert_allclose(out2, 1 / (1 + np.exp(-x)), rtol=0, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- #
+# backend="numpy" vs "numba" through the layers
+# --------------------------------------------------------------------------- #
+def _layer(kind, backend, return_sequences):
+    rng = np.random.default_rng(7)    # same seed: same weights for both backends
+    kw = dict(return_sequences=return_sequences, backend=backend, rng=rng)
+    D = 4
+    return {
+        "rnn_tanh": lambda: annt.RNN(D, H, **kw),
+        "rnn_relu": lambda: annt.RNN(D, H, activation="relu", **kw),
+        "lstm": lambda: annt.LSTM(D, H, **kw),
+        "gru": lambda: annt.GRU(D, H, **kw),
+        "gru_after": lambda: annt.GRU(D, H, reset_after=True, **kw),
+        "jordan": lambda: annt.Jordan(D, H, 3, output_activation="sigmoid", **kw),
+        "jordan_relu_id": lambda: annt.Jordan(D, H, 3, activation="relu",
+                                              output_activation="identity", **kw),
+        "bidir_lstm": lambda: annt.Bidirectional(annt.LSTM(D, H, **kw), rng=rng),
+        "bidir_gru_after": lambda: annt.Bidirectional(annt.GRU(D, H, reset_after=True, **kw),
+                                                      merge="mean", rng=rng),
+    }[kind]()
+
+
+def _flat(s):
+    if isinstance(s, (tuple, list)):
+        return [a for t in s for a in _flat(t)]
+    return [s]
+
+
+def _state(layer, N, rng):
+    if isinstance(layer, annt.Bidirectional):
+        return (_state(layer.forward_layer, N, rng), _state(layer.backward_layer, N, rng))
+    if isinstance(layer, annt.LSTM):
+        return tuple(rng.uniform(-0.5, 0.5, (N, layer.hidden_size)).astype(np.float32)
+                     for _ in range(2))
+    return rng.uniform(-0.5, 0.5, (N, layer.state_size)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_after", "jordan",
+                                  "jordan_relu_id", "bidir_lstm", "bidir_gru_after"])
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["seq", "last"])
+def test_numpy_and_numba_backends_agree(kind, return_sequences):
+    a = _layer(kind, "numba", return_sequences)
+    b = _layer(kind, "numpy", return_sequences)
+    rng = np.random.default_rng(8)
+    for (_, pa, _), (_, pb, _) in zip(a.parameters(), b.parameters()):
+        pa[...] += rng.normal(0, 0.2, pa.shape).astype(np.float32)
+        pb[...] = pa
+    N = 9
+    x = rng.standard_normal((N, T, 4)).astype(np.float32)
+    mask = make_mask(N).astype(np.float32)
+    state = _state(a, N, rng)
+    ya = a.forward(x, state, mask, training=True)
+    yb = b.forward(x, state, mask, training=True)
+    assert ya.dtype == yb.dtype == np.float32
+    np.testing.assert_allclose(ya, yb, atol=1e-5, rtol=0)
+    for sa, sb in zip(_flat(a.final_state), _flat(b.final_state)):
+        np.testing.assert_allclose(sa, sb, atol=1e-5, rtol=0)
+    dy = rng.standard_normal(ya.shape).astype(np.float32)
+    dstate = _state(a, N, rng)
+    dxa = a.backward(dy, dstate)
+    dxb = b.backward(dy, dstate)
+    assert dxa.dtype == np.float32
+    np.testing.assert_allclose(dxa, dxb, atol=1e-5, rtol=0)
+    for (name, _, ga), (_, _, gb) in zip(a.parameters(), b.parameters()):
+        assert ga.dtype == np.float32
+        scale = max(1.0, float(np.abs(gb).max()))     # weight gradients sum over N*T terms
+        np.testing.assert_allclose(ga, gb, atol=1e-5 * scale, rtol=0, err_msg=name)
+    for da, db in zip(_flat(a.dstate0), _flat(b.dstate0)):
+        np.testing.assert_allclose(da, db, atol=1e-5, rtol=0)
+
+
+def test_layers_keep_float32():
+    """No silent upcast: float32 layers give float32 outputs, states and gradients,
+    even when fed float64 inputs, masks and states."""
+    rng = np.random.default_rng(9)
+    for kind in ("rnn_tanh", "lstm", "gru_after", "jordan", "bidir_lstm"):
+        layer = _layer(kind, "numba", True)
+        x = rng.standard_normal((3, T, 4))             # float64 input
+        y = layer.forward(x, mask=np.ones((3, T)), training=True)
+        assert y.dtype == np.float32, kind
+        assert all(s.dtype == np.float32 for s in _flat(layer.final_state)), kind
+        dx = layer.backward(np.ones(y.shape))
+        assert dx.dtype == np.float32, kind
+        assert all(g.dtype == np.float32 for _, _, g in layer.parameters()), kind
+        assert all(s.dtype == np.float32 for s in _flat(layer.dstate0)), kind
