@@ -1,10 +1,18 @@
 """Numba kernels of the GRU, both conventions (same arguments and results as
 :func:`annt.kernels.reference.gru_forward` / ``gru_backward``).
-Gate order z, r, n; h_t = (1 - z) h_{t-1} + z n."""
+Gate order z, r, n; h_t = (1 - z) h_{t-1} + z n.
+
+How they are fast (see ``_parallel`` for the split over threads): each thread
+takes a block of sequences and walks through time once. At every step the
+recurrent products of the whole block are ONE matrix product (BLAS, through
+``np.dot`` into a scratch buffer: no allocation inside the time loop), and the
+element-wise gate math of the step is one fused loop. The input projections
+of all steps were computed before, in one big product (``xw``).
+"""
 import numpy as np
 from numba import njit, prange
 
-from ._math import add_vec_mat_, add_vec_matT_, sigmoid_, tanh_
+from ._math import sigmoid_, tanh_
 from ._parallel import n_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -12,37 +20,48 @@ _parallel = dict(cache=True, parallel=True)
 
 
 @njit(**_serial)
-def _gru_forward_rows(xw, W, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
+def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
     T, G = xw.shape[1], xw.shape[2]
     H = G // 3
-    for b in range(b0, b1):
-        h = h0[b].copy()
-        for t in range(T):
-            if mask[b, t] != 0:
-                a = Gs[b, t]          # pre-activations, activated in place
-                q = Q[b, t]
-                x = xw[b, t]
-                zr = a[:2 * H]
-                zr[:] = x[:2 * H]
-                add_vec_mat_(zr, h, W, 0)
-                for j in range(2 * H):
-                    zr[j] = sigmoid_(zr[j])
-                n = a[2 * H:]
-                if reset_after:       # q = h W_n + b_hn;  n = tanh(x_n + r * q)
-                    q[:] = b_hn
-                    add_vec_mat_(q, h, W, 2 * H)
-                    for j in range(H):
-                        n[j] = tanh_(x[2 * H + j] + a[H + j] * q[j])
-                else:                 # q = r * h;  n = tanh(x_n + q W_n)
-                    for j in range(H):
-                        q[j] = a[H + j] * h[j]
-                    n[:] = x[2 * H:]
-                    add_vec_mat_(n, q, W, 2 * H)
-                    for j in range(H):
-                        n[j] = tanh_(n[j])
+    nb = b1 - b0
+    h = h0[b0:b1].copy()                       # (nb, H): the block's states
+    zr = np.empty((nb, 2 * H), xw.dtype)       # h_{t-1} W_zr
+    q = np.empty((nb, H), xw.dtype)            # r * h_{t-1}, or h_{t-1} W_n + b_hn
+    qw = np.empty((nb, H), xw.dtype)           # q W_n (reset before)
+    for t in range(T):
+        np.dot(h, W_zr, zr)
+        if reset_after:
+            np.dot(h, W_n, q)
+        for i in range(nb):
+            b = b0 + i
+            if mask[b, t] == 0:
+                continue
+            a = Gs[b, t]
+            x = xw[b, t]
+            for j in range(2 * H):
+                a[j] = sigmoid_(x[j] + zr[i, j])
+            if reset_after:
                 for j in range(H):
-                    h[j] += a[j] * (n[j] - h[j])
-            Hs[b, t] = h
+                    q[i, j] += b_hn[j]
+            else:
+                for j in range(H):
+                    q[i, j] = a[H + j] * h[i, j]
+        if not reset_after:
+            np.dot(q, W_n, qw)
+        for i in range(nb):
+            b = b0 + i
+            if mask[b, t] != 0:
+                a = Gs[b, t]
+                x = xw[b, t]
+                for j in range(H):
+                    if reset_after:
+                        n = tanh_(x[2 * H + j] + a[H + j] * q[i, j])
+                    else:
+                        n = tanh_(x[2 * H + j] + qw[i, j])
+                    a[2 * H + j] = n
+                    Q[b, t, j] = q[i, j]
+                    h[i, j] += a[j] * (n - h[i, j])
+            Hs[b, t] = h[i]
 
 
 @njit(**_parallel)
@@ -50,11 +69,13 @@ def _gru_forward_blocks(xw, W, b_hn, h0, mask, reset_after, n):
     """gru_forward on n blocks of sequences, one per thread."""
     N, T, G = xw.shape
     H = G // 3
+    W_zr = np.ascontiguousarray(W[:, :2 * H])
+    W_n = np.ascontiguousarray(W[:, 2 * H:])
     Hs = np.empty((N, T, H), xw.dtype)
     Gs = np.zeros((N, T, G), xw.dtype)
     Q = np.zeros((N, T, H), xw.dtype)
     for k in prange(n):
-        _gru_forward_rows(xw, W, b_hn, h0, mask, reset_after, Hs, Gs, Q,
+        _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q,
                           k * N // n, (k + 1) * N // n)
     return Hs, Gs, Q
 
@@ -69,44 +90,81 @@ def gru_forward(xw, W, b_hn, h0, mask, reset_after):
 def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0, b0, b1):
     T, G = Gs.shape[1], Gs.shape[2]
     H = G // 3
+    nb = b1 - b0
     one = Gs.dtype.type(1)
-    dh = np.empty(H, Gs.dtype)
-    dh_prev = np.empty(H, Gs.dtype)
-    dq = np.empty(H, Gs.dtype)
-    for b in range(b0, b1):
-        dh[:] = 0
-        for t in range(T - 1, -1, -1):
-            dh += dHs[b, t]
-            if mask[b, t] != 0:
+    dh = np.zeros((nb, H), Gs.dtype)           # dL/dh_t, carried back in time
+    dh_prev = np.empty((nb, H), Gs.dtype)
+    da_zr = np.zeros((nb, 2 * H), Gs.dtype)    # gradients of the z, r pre-activations
+    da_n = np.zeros((nb, H), Gs.dtype)         # of n's pre-activation (reset before) or of q (after)
+    dq = np.empty((nb, H), Gs.dtype)
+    back = np.empty((nb, H), Gs.dtype)
+    WT_zr = WT[:2 * H]                          # (2H, H), contiguous rows of W.T
+    WT_n = WT[2 * H:]
+    for t in range(T - 1, -1, -1):
+        for i in range(nb):
+            b = b0 + i
+            for j in range(H):
+                dh[i, j] += dHs[b, t, j]
+            if mask[b, t] == 0:                 # padding: nothing flows into this step
+                for j in range(2 * H):
+                    da_zr[i, j] = 0
+                for j in range(H):
+                    da_n[i, j] = 0
+                continue
+            g = Gs[b, t]
+            q = Q[b, t]
+            h_prev = Hs[b, t - 1] if t > 0 else h0[b]
+            dax = dAx[b, t]
+            for j in range(H):
+                z, r, n = g[j], g[H + j], g[2 * H + j]
+                dz = dh[i, j] * (n - h_prev[j]) * z * (one - z)
+                dn = dh[i, j] * z * (one - n * n)
+                dax[j] = dz
+                dax[2 * H + j] = dn
+                da_zr[i, j] = dz
+                dh_prev[i, j] = dh[i, j] * (one - z)
+                if reset_after:                 # dr = dn * q, dq = dn * r
+                    dr = dn * q[j] * r * (one - r)
+                    dax[H + j] = dr
+                    da_zr[i, H + j] = dr
+                    da_n[i, j] = dn * r
+                else:
+                    da_n[i, j] = dn
+        if reset_after:
+            np.dot(da_n, WT_n, back)            # q = h W_n + b_hn  ->  dh += dq W_n^T
+        else:
+            np.dot(da_n, WT_n, dq)              # n's product is q W_n  ->  dq = dn W_n^T
+            for i in range(nb):
+                b = b0 + i
+                if mask[b, t] == 0:
+                    continue
                 g = Gs[b, t]
-                q = Q[b, t]
                 h_prev = Hs[b, t - 1] if t > 0 else h0[b]
                 dax = dAx[b, t]
-                dah = dAh[b, t]
                 for j in range(H):
-                    z, n = g[j], g[2 * H + j]
-                    dax[j] = dh[j] * (n - h_prev[j]) * z * (one - z)
-                    dax[2 * H + j] = dh[j] * z * (one - n * n)
-                    dh_prev[j] = dh[j] * (one - z)
+                    r = g[H + j]                # q = r * h_prev
+                    dr = dq[i, j] * h_prev[j] * r * (one - r)
+                    dax[H + j] = dr
+                    da_zr[i, H + j] = dr
+                    dh_prev[i, j] += dq[i, j] * r
+        for i in range(nb):
+            b = b0 + i
+            if mask[b, t] == 0:
+                continue
+            dah = dAh[b, t]
+            for j in range(2 * H):
+                dah[j] = da_zr[i, j]
+            for j in range(H):
+                dah[2 * H + j] = da_n[i, j]
                 if reset_after:
-                    for j in range(H):
-                        r = g[H + j]
-                        dax[H + j] = dax[2 * H + j] * q[j] * r * (one - r)
-                        dah[j] = dax[j]
-                        dah[H + j] = dax[H + j]
-                        dah[2 * H + j] = dax[2 * H + j] * r
-                    add_vec_matT_(dh_prev, dah, WT, 0)
-                else:
-                    dq[:] = 0
-                    add_vec_matT_(dq, dax[2 * H:], WT, 2 * H)
-                    for j in range(H):
-                        r = g[H + j]
-                        dax[H + j] = dq[j] * h_prev[j] * r * (one - r)
-                        dh_prev[j] += dq[j] * r
-                    dah[:] = dax
-                    add_vec_matT_(dh_prev, dax[:2 * H], WT, 0)
-                dh[:] = dh_prev
-        dh0[b] = dh
+                    dh_prev[i, j] += back[i, j]
+        np.dot(da_zr, WT_zr, back)              # through the gates' products h W_zr
+        for i in range(nb):
+            if mask[b0 + i, t] != 0:
+                for j in range(H):
+                    dh[i, j] = dh_prev[i, j] + back[i, j]
+    for i in range(nb):
+        dh0[b0 + i] = dh[i]
 
 
 @njit(**_parallel)
@@ -123,8 +181,8 @@ def _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, n):
     return dAx, dAh, dh0
 
 
-
 def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
     """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
     -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
-    return _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, n_blocks(dHs.shape[0]))
+    return _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after,
+                                n_blocks(dHs.shape[0]))

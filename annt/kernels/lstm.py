@@ -1,10 +1,11 @@
 """Numba kernels of the LSTM (same arguments and results as
 :func:`annt.kernels.reference.lstm_forward` / ``lstm_backward``).
-Gate order i, f, g, o; one thread runs the whole time loop of a sequence."""
+Gate order i, f, g, o. Each thread walks a block of sequences through time: one
+matrix product per step for the whole block, the gate math fused (see ``gru``)."""
 import numpy as np
 from numba import njit, prange
 
-from ._math import add_vec_mat_, add_vec_matT_, sigmoid_, tanh_
+from ._math import sigmoid_, tanh_
 from ._parallel import n_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -15,24 +16,27 @@ _parallel = dict(cache=True, parallel=True)
 def _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, b0, b1):
     T, G = xw.shape[1], xw.shape[2]
     H = G // 4
-    for b in range(b0, b1):
-        h = h0[b].copy()
-        c = c0[b].copy()
-        for t in range(T):
+    nb = b1 - b0
+    h = h0[b0:b1].copy()                  # (nb, H): the block's states
+    c = c0[b0:b1].copy()
+    hw = np.empty((nb, G), xw.dtype)      # h_{t-1} W for the whole block
+    for t in range(T):
+        np.dot(h, W, hw)                  # one matrix product per step
+        for k in range(nb):
+            b = b0 + k
             if mask[b, t] != 0:
-                a = Gs[b, t]          # pre-activations, activated in place
-                a[:] = xw[b, t]
-                add_vec_mat_(a, h, W, 0)
+                a = Gs[b, t]
+                x = xw[b, t]
                 for j in range(H):
-                    i = sigmoid_(a[j])
-                    f = sigmoid_(a[H + j])
-                    g = tanh_(a[2 * H + j])
-                    o = sigmoid_(a[3 * H + j])
+                    i = sigmoid_(x[j] + hw[k, j])
+                    f = sigmoid_(x[H + j] + hw[k, H + j])
+                    g = tanh_(x[2 * H + j] + hw[k, 2 * H + j])
+                    o = sigmoid_(x[3 * H + j] + hw[k, 3 * H + j])
                     a[j], a[H + j], a[2 * H + j], a[3 * H + j] = i, f, g, o
-                    c[j] = f * c[j] + i * g
-                    h[j] = o * tanh_(c[j])
-            Hs[b, t] = h
-            Cs[b, t] = c
+                    c[k, j] = f * c[k, j] + i * g
+                    h[k, j] = o * tanh_(c[k, j])
+            Hs[b, t] = h[k]
+            Cs[b, t] = c[k]
 
 
 @njit(**_parallel)
@@ -57,31 +61,44 @@ def lstm_forward(xw, W, h0, c0, mask):
 def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
     T, G = Gs.shape[1], Gs.shape[2]
     H = G // 4
+    nb = b1 - b0
     one = Gs.dtype.type(1)
-    dh = np.empty(H, Gs.dtype)
-    for b in range(b0, b1):
-        dh[:] = 0
-        dc = dcT[b].copy()
-        for t in range(T - 1, -1, -1):
-            dh += dHs[b, t]
-            if mask[b, t] != 0:
-                g_ = Gs[b, t]
-                da = dA[b, t]
-                c = Cs[b, t]
-                c_prev = Cs[b, t - 1] if t > 0 else c0[b]
+    dh = np.zeros((nb, H), Gs.dtype)      # dL/dh_t carried back through W
+    dc = dcT[b0:b1].copy()                # dL/dc_t carried back through f
+    da = np.zeros((nb, G), Gs.dtype)      # the step's pre-activation gradients
+    back = np.empty((nb, H), Gs.dtype)
+    for t in range(T - 1, -1, -1):
+        for k in range(nb):
+            b = b0 + k
+            for j in range(H):
+                dh[k, j] += dHs[b, t, j]
+            if mask[b, t] == 0:           # padding: nothing flows into this step
+                for j in range(G):
+                    da[k, j] = 0
+                continue
+            g_ = Gs[b, t]
+            c = Cs[b, t]
+            c_prev = Cs[b, t - 1] if t > 0 else c0[b]
+            dak = dA[b, t]
+            for j in range(H):
+                i, f, g, o = g_[j], g_[H + j], g_[2 * H + j], g_[3 * H + j]
+                tc = tanh_(c[j])
+                dcj = dc[k, j] + dh[k, j] * o * (one - tc * tc)
+                da[k, j] = dcj * g * i * (one - i)
+                da[k, H + j] = dcj * c_prev[j] * f * (one - f)
+                da[k, 2 * H + j] = dcj * i * (one - g * g)
+                da[k, 3 * H + j] = dh[k, j] * tc * o * (one - o)
+                dc[k, j] = dcj * f
+            for j in range(G):
+                dak[j] = da[k, j]
+        np.dot(da, WT, back)              # dh_{t-1} = da W^T, the whole block at once
+        for k in range(nb):
+            if mask[b0 + k, t] != 0:
                 for j in range(H):
-                    i, f, g, o = g_[j], g_[H + j], g_[2 * H + j], g_[3 * H + j]
-                    tc = tanh_(c[j])
-                    dcj = dc[j] + dh[j] * o * (one - tc * tc)
-                    da[j] = dcj * g * i * (one - i)
-                    da[H + j] = dcj * c_prev[j] * f * (one - f)
-                    da[2 * H + j] = dcj * i * (one - g * g)
-                    da[3 * H + j] = dh[j] * tc * o * (one - o)
-                    dc[j] = dcj * f
-                dh[:] = 0
-                add_vec_matT_(dh, da, WT, 0)
-        dh0[b] = dh
-        dc0[b] = dc
+                    dh[k, j] = back[k, j]
+    for k in range(nb):
+        dh0[b0 + k] = dh[k]
+        dc0[b0 + k] = dc[k]
 
 
 @njit(**_parallel)
@@ -96,7 +113,6 @@ def _lstm_backward_blocks(dHs, dcT, Cs, Gs, c0, WT, mask, n):
         _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0,
                             k * N // n, (k + 1) * N // n)
     return dA, dh0, dc0
-
 
 
 def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):

@@ -1,12 +1,13 @@
 """Numba kernels of the Elman RNN (same arguments and results as
 :func:`annt.kernels.reference.rnn_forward` / ``rnn_backward``).
 
-Each sequence runs its whole time loop in one thread, its state in a small
-scratch vector: no allocation inside the time loop (see ``_parallel``)."""
+Each thread walks a block of sequences through time: one matrix product per
+step for the whole block, element-wise work fused, scratch buffers allocated
+before the time loop (see ``gru`` and ``_parallel``)."""
 import numpy as np
 from numba import njit, prange
 
-from ._math import activate_, add_vec_mat_, add_vec_matT_, times_activation_grad_
+from ._math import activate_, times_activation_grad_
 from ._parallel import n_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -16,15 +17,19 @@ _parallel = dict(cache=True, parallel=True)
 @njit(**_serial)
 def _rnn_forward_rows(xw, W, h0, mask, act, Hs, b0, b1):
     H = xw.shape[2]
+    nb = b1 - b0
+    h = h0[b0:b1].copy()                  # (nb, H): the block's states
+    hw = np.empty((nb, H), xw.dtype)
     a = np.empty(H, xw.dtype)
-    for b in range(b0, b1):
-        h = h0[b].copy()
-        for t in range(xw.shape[1]):
+    for t in range(xw.shape[1]):
+        np.dot(h, W, hw)                  # one matrix product per step for the block
+        for k in range(nb):
+            b = b0 + k
             if mask[b, t] != 0:
-                a[:] = xw[b, t]
-                add_vec_mat_(a, h, W, 0)
-                activate_(a, h, act)
-            Hs[b, t] = h
+                for j in range(H):
+                    a[j] = xw[b, t, j] + hw[k, j]
+                activate_(a, h[k], act)
+            Hs[b, t] = h[k]
 
 
 @njit(**_parallel)
@@ -45,18 +50,30 @@ def rnn_forward(xw, W, h0, mask, act):
 @njit(**_serial)
 def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
     H = dHs.shape[2]
-    dh = np.empty(H, dHs.dtype)       # gradient carried from the future
-    for b in range(b0, b1):
-        dh[:] = 0
-        for t in range(dHs.shape[1] - 1, -1, -1):
-            dh += dHs[b, t]
+    nb = b1 - b0
+    dh = np.zeros((nb, H), dHs.dtype)     # gradient carried from the future
+    da = np.zeros((nb, H), dHs.dtype)
+    back = np.empty((nb, H), dHs.dtype)
+    for t in range(dHs.shape[1] - 1, -1, -1):
+        for k in range(nb):
+            b = b0 + k
+            for j in range(H):
+                dh[k, j] += dHs[b, t, j]
             if mask[b, t] != 0:
-                da = dA[b, t]
-                da[:] = dh
-                times_activation_grad_(da, Hs[b, t], act)
-                dh[:] = 0
-                add_vec_matT_(dh, da, WT, 0)
-        dh0[b] = dh
+                for j in range(H):
+                    da[k, j] = dh[k, j]
+                times_activation_grad_(da[k], Hs[b, t], act)
+                dA[b, t] = da[k]
+            else:                         # padding: nothing flows into this step
+                for j in range(H):
+                    da[k, j] = 0
+        np.dot(da, WT, back)
+        for k in range(nb):
+            if mask[b0 + k, t] != 0:
+                for j in range(H):
+                    dh[k, j] = back[k, j]
+    for k in range(nb):
+        dh0[b0 + k] = dh[k]
 
 
 @njit(**_parallel)
