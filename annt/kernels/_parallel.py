@@ -21,3 +21,17 @@ def n_blocks(N):
     """How many blocks of sequences to run in parallel for a batch of N."""
     n = min(numba.get_num_threads(), N // MIN_ROWS_PER_THREAD)
     return max(n, 1)
+
+
+def run_blocks(rows, blocks, N, *args):
+    """Run ``rows(*args, 0, N)`` on this thread when one block is enough, else
+    ``blocks(*args, n)``, which gives each of n threads a block of rows.
+
+    Entering a parallel region costs tens of microseconds (waking the thread
+    pool), which would dominate step-by-step inference on a single sequence.
+    """
+    n = n_blocks(N)
+    if n == 1:
+        rows(*args, 0, N)
+    else:
+        blocks(*args, n)

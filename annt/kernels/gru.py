@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import sigmoid_, tanh_
-from ._parallel import n_blocks
+from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
 _parallel = dict(cache=True, parallel=True)
@@ -65,8 +65,17 @@ def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0,
 
 
 @njit(**_parallel)
-def _gru_forward_blocks(xw, W, b_hn, h0, mask, reset_after, n):
-    """gru_forward on n blocks of sequences, one per thread."""
+def _gru_forward_blocks(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, n):
+    """_gru_forward_rows on n blocks of sequences, one per thread."""
+    N = xw.shape[0]
+    for k in prange(n):
+        _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q,
+                          k * N // n, (k + 1) * N // n)
+
+
+def gru_forward(xw, W, b_hn, h0, mask, reset_after):
+    """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
+    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
     N, T, G = xw.shape
     H = G // 3
     W_zr = np.ascontiguousarray(W[:, :2 * H])
@@ -74,16 +83,9 @@ def _gru_forward_blocks(xw, W, b_hn, h0, mask, reset_after, n):
     Hs = np.empty((N, T, H), xw.dtype)
     Gs = np.zeros((N, T, G), xw.dtype)
     Q = np.zeros((N, T, H), xw.dtype)
-    for k in prange(n):
-        _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q,
-                          k * N // n, (k + 1) * N // n)
+    run_blocks(_gru_forward_rows, _gru_forward_blocks, N,
+               xw, W_zr, W_n, b_hn, h0, mask, bool(reset_after), Hs, Gs, Q)
     return Hs, Gs, Q
-
-
-def gru_forward(xw, W, b_hn, h0, mask, reset_after):
-    """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
-    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
-    return _gru_forward_blocks(xw, W, b_hn, h0, mask, reset_after, n_blocks(xw.shape[0]))
 
 
 @njit(**_serial)
@@ -168,21 +170,21 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
 
 
 @njit(**_parallel)
-def _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, n):
-    """gru_backward on n blocks of sequences, one per thread."""
-    N, T, G = Gs.shape
-    H = G // 3
-    dAx = np.zeros_like(Gs)
-    dAh = np.zeros_like(Gs)
-    dh0 = np.empty((N, H), Gs.dtype)
+def _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0, n):
+    """_gru_backward_rows on n blocks of sequences, one per thread."""
+    N = dHs.shape[0]
     for k in prange(n):
         _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
                            k * N // n, (k + 1) * N // n)
-    return dAx, dAh, dh0
 
 
 def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
     """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
     -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
-    return _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after,
-                                n_blocks(dHs.shape[0]))
+    N, T, H = dHs.shape
+    dAx = np.zeros_like(Gs)
+    dAh = np.zeros_like(Gs)
+    dh0 = np.empty((N, H), Gs.dtype)
+    run_blocks(_gru_backward_rows, _gru_backward_blocks, N,
+               dHs, Hs, h0, Gs, Q, WT, mask, bool(reset_after), dAx, dAh, dh0)
+    return dAx, dAh, dh0

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import activate_, add_vec_mat_, add_vec_matT_, times_activation_grad_
-from ._parallel import n_blocks
+from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
 _parallel = dict(cache=True, parallel=True)
@@ -31,22 +31,24 @@ def _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, b0, b1):
 
 
 @njit(**_parallel)
-def _jordan_forward_blocks(xw, W, V, c, y0, mask, act, out_act, n):
-    """jordan_forward on n blocks of sequences, one per thread."""
-    N, T, H = xw.shape
-    O = V.shape[1]
-    Hs = np.zeros((N, T, H), xw.dtype)
-    Ys = np.empty((N, T, O), xw.dtype)
+def _jordan_forward_blocks(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, n):
+    """_jordan_forward_rows on n blocks of sequences, one per thread."""
+    N = xw.shape[0]
     for k in prange(n):
         _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys,
                              k * N // n, (k + 1) * N // n)
-    return Hs, Ys
 
 
 def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
     """h_t = act(xw_t + y_{t-1} W); y_t = out_act(h_t V + c).
     xw (N,T,H), W (O,H), V (H,O), c (O,), y0 (N,O) -> Hs (N,T,H), Ys (N,T,O)"""
-    return _jordan_forward_blocks(xw, W, V, c, y0, mask, act, out_act, n_blocks(xw.shape[0]))
+    N, T, H = xw.shape
+    O = V.shape[1]
+    Hs = np.zeros((N, T, H), xw.dtype)
+    Ys = np.empty((N, T, O), xw.dtype)
+    run_blocks(_jordan_forward_rows, _jordan_forward_blocks, N,
+               xw, W, V, c, y0, mask, act, out_act, Hs, Ys)
+    return Hs, Ys
 
 
 @njit(**_serial)
@@ -70,21 +72,22 @@ def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0
 
 
 @njit(**_parallel)
-def _jordan_backward_blocks(dYs, Hs, Ys, WT, VT, mask, act, out_act, n):
-    """jordan_backward on n blocks of sequences, one per thread."""
-    N, T, H = Hs.shape
-    O = Ys.shape[2]
-    dAh = np.zeros_like(Hs)
-    dAy = np.zeros_like(Ys)
-    dy0 = np.empty((N, O), Ys.dtype)
+def _jordan_backward_blocks(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0, n):
+    """_jordan_backward_rows on n blocks of sequences, one per thread."""
+    N = dYs.shape[0]
     for k in prange(n):
         _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0,
                               k * N // n, (k + 1) * N // n)
-    return dAh, dAy, dy0
-
 
 
 def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
     """dYs (N,T,O), Hs (N,T,H), Ys (N,T,O), WT = W.T (H,O), VT = V.T (O,H)
     -> dAh (N,T,H), dAy (N,T,O), dy0 (N,O)"""
-    return _jordan_backward_blocks(dYs, Hs, Ys, WT, VT, mask, act, out_act, n_blocks(dYs.shape[0]))
+    N, T, H = Hs.shape
+    O = Ys.shape[2]
+    dAh = np.zeros_like(Hs)
+    dAy = np.zeros_like(Ys)
+    dy0 = np.empty((N, O), Ys.dtype)
+    run_blocks(_jordan_backward_rows, _jordan_backward_blocks, N,
+               dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0)
+    return dAh, dAy, dy0

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import sigmoid_, tanh_
-from ._parallel import n_blocks
+from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
 _parallel = dict(cache=True, parallel=True)
@@ -40,21 +40,22 @@ def _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, b0, b1):
 
 
 @njit(**_parallel)
-def _lstm_forward_blocks(xw, W, h0, c0, mask, n):
-    """lstm_forward on n blocks of sequences, one per thread."""
+def _lstm_forward_blocks(xw, W, h0, c0, mask, Hs, Cs, Gs, n):
+    """_lstm_forward_rows on n blocks of sequences, one per thread."""
+    N = xw.shape[0]
+    for k in prange(n):
+        _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, k * N // n, (k + 1) * N // n)
+
+
+def lstm_forward(xw, W, h0, c0, mask):
+    """xw (N,T,4H), W (H,4H), h0, c0 (N,H), mask (N,T) -> Hs, Cs (N,T,H), Gs (N,T,4H)"""
     N, T, G = xw.shape
     H = G // 4
     Hs = np.empty((N, T, H), xw.dtype)
     Cs = np.empty((N, T, H), xw.dtype)
     Gs = np.zeros((N, T, G), xw.dtype)
-    for k in prange(n):
-        _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, k * N // n, (k + 1) * N // n)
+    run_blocks(_lstm_forward_rows, _lstm_forward_blocks, N, xw, W, h0, c0, mask, Hs, Cs, Gs)
     return Hs, Cs, Gs
-
-
-def lstm_forward(xw, W, h0, c0, mask):
-    """xw (N,T,4H), W (H,4H), h0, c0 (N,H), mask (N,T) -> Hs, Cs (N,T,H), Gs (N,T,4H)"""
-    return _lstm_forward_blocks(xw, W, h0, c0, mask, n_blocks(xw.shape[0]))
 
 
 @njit(**_serial)
@@ -102,20 +103,21 @@ def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
 
 
 @njit(**_parallel)
-def _lstm_backward_blocks(dHs, dcT, Cs, Gs, c0, WT, mask, n):
-    """lstm_backward on n blocks of sequences, one per thread."""
-    N, T, G = Gs.shape
-    H = G // 4
-    dA = np.zeros_like(Gs)
-    dh0 = np.empty((N, H), Gs.dtype)
-    dc0 = np.empty((N, H), Gs.dtype)
+def _lstm_backward_blocks(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, n):
+    """_lstm_backward_rows on n blocks of sequences, one per thread."""
+    N = dHs.shape[0]
     for k in prange(n):
         _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0,
                             k * N // n, (k + 1) * N // n)
-    return dA, dh0, dc0
 
 
 def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):
     """dHs (N,T,H), dcT (N,H), Cs (N,T,H), Gs (N,T,4H), c0 (N,H), WT = W.T (4H,H)
     -> dA (N,T,4H), dh0, dc0 (N,H)"""
-    return _lstm_backward_blocks(dHs, dcT, Cs, Gs, c0, WT, mask, n_blocks(dHs.shape[0]))
+    N, T, H = dHs.shape
+    dA = np.zeros_like(Gs)
+    dh0 = np.empty((N, H), Gs.dtype)
+    dc0 = np.empty((N, H), Gs.dtype)
+    run_blocks(_lstm_backward_rows, _lstm_backward_blocks, N,
+               dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0)
+    return dA, dh0, dc0

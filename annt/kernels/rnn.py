@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._math import activate_, times_activation_grad_
-from ._parallel import n_blocks
+from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
 _parallel = dict(cache=True, parallel=True)
@@ -33,18 +33,18 @@ def _rnn_forward_rows(xw, W, h0, mask, act, Hs, b0, b1):
 
 
 @njit(**_parallel)
-def _rnn_forward_blocks(xw, W, h0, mask, act, n):
-    """rnn_forward on n blocks of sequences, one per thread."""
+def _rnn_forward_blocks(xw, W, h0, mask, act, Hs, n):
+    """_rnn_forward_rows on n blocks of sequences, one per thread."""
     N = xw.shape[0]
-    Hs = np.empty_like(xw)
     for k in prange(n):
         _rnn_forward_rows(xw, W, h0, mask, act, Hs, k * N // n, (k + 1) * N // n)
-    return Hs
 
 
 def rnn_forward(xw, W, h0, mask, act):
     """h_t = act(xw_t + h_{t-1} W).  xw (N,T,H), W (H,H), h0 (N,H), mask (N,T) -> Hs (N,T,H)"""
-    return _rnn_forward_blocks(xw, W, h0, mask, act, n_blocks(xw.shape[0]))
+    Hs = np.empty_like(xw)
+    run_blocks(_rnn_forward_rows, _rnn_forward_blocks, xw.shape[0], xw, W, h0, mask, act, Hs)
+    return Hs
 
 
 @njit(**_serial)
@@ -77,17 +77,17 @@ def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
 
 
 @njit(**_parallel)
-def _rnn_backward_blocks(dHs, Hs, WT, mask, act, n):
-    """rnn_backward on n blocks of sequences, one per thread."""
-    N, T, H = dHs.shape
-    dA = np.zeros_like(dHs)
-    dh0 = np.empty((N, H), dHs.dtype)
+def _rnn_backward_blocks(dHs, Hs, WT, mask, act, dA, dh0, n):
+    """_rnn_backward_rows on n blocks of sequences, one per thread."""
+    N = dHs.shape[0]
     for k in prange(n):
         _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, k * N // n, (k + 1) * N // n)
-    return dA, dh0
-
 
 
 def rnn_backward(dHs, Hs, WT, mask, act):
     """BPTT.  dHs, Hs (N,T,H), WT = W.T contiguous (H,H) -> dA (N,T,H), dh0 (N,H)"""
-    return _rnn_backward_blocks(dHs, Hs, WT, mask, act, n_blocks(dHs.shape[0]))
+    N, T, H = dHs.shape
+    dA = np.zeros_like(dHs)
+    dh0 = np.empty((N, H), dHs.dtype)
+    run_blocks(_rnn_backward_rows, _rnn_backward_blocks, N, dHs, Hs, WT, mask, act, dA, dh0)
+    return dA, dh0
