@@ -78,8 +78,18 @@ class NetworkInference:
         y = np.concatenate(outs, axis=0)
         return y[0] if single else y
 
+    def _check_causal(self):
+        from .layers import Bidirectional
+        for layer in self.network.layers:
+            if isinstance(layer, Bidirectional):
+                raise ValueError(
+                    f"{layer.describe()}: a bidirectional layer's output at step t depends on "
+                    f"the inputs after t, so it cannot be run one step at a time (step, "
+                    f"generate, sample); use predict() on whole sequences")
+
     def _run(self, x_seq):
         """Feed a (N, T, D) chunk from the current state; return the last step's output."""
+        self._check_causal()
         y = self.network.forward(x_seq, self.states, training=False)
         self.states = [_nested_tuple(s) for s in self.network.final_states]
         return y[:, -1] if y.ndim == 3 else y

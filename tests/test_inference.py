@@ -290,3 +290,16 @@ def test_dropout_is_inactive_in_predict_and_step():
                                atol=1e-5, rtol=0)
     # whereas in training mode it does drop
     assert not np.allclose(with_dropout.forward(X, training=True), a)
+
+
+def test_stepping_a_bidirectional_network_is_refused():
+    """Its backward half needs the future: step/generate/sample would silently carry
+    the backward state forwards in time."""
+    net = annt.Network([annt.Bidirectional(annt.GRU(3, 4, rng=0), rng=1), annt.Dense(8, 3, rng=2)])
+    inference = annt.NetworkInference(net)
+    x = np.zeros((2, 5, 3), np.float32)
+    assert inference.predict(x).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match="bidirectional layer"):
+        inference.step(x[:, 0])
+    with pytest.raises(ValueError, match="one step at a time"):
+        inference.generate(x, 3)
