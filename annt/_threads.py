@@ -6,24 +6,56 @@ after each call, fighting the Numba kernels' threads for the two cores: on
 the MNIST model an epoch took several times longer with BLAS threads left on.
 The public training and inference entry points run under this limit; it is
 lifted again when they return.
+
+threadpoolctl finds the BLAS libraries (NumPy's, and SciPy's that the Numba
+kernels call through ``np.dot``) once; entering and leaving the limit then costs
+a few ctypes calls, which matters for step-by-step inference (one call per
+time step).
 """
+import functools
+
 from threadpoolctl import ThreadpoolController
 
-_controller = None
+_blas_libs = None
+_depth = 0
 
 
-def blas_single_thread():
-    """Context manager limiting BLAS (OpenBLAS/MKL) to one thread."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+def _libs():
+    global _blas_libs
+    if _blas_libs is None:
+        # The kernels' np.dot calls SciPy's BLAS (which may be another OpenBLAS
+        # than NumPy's): load it before looking for the libraries.
+        import scipy.linalg.cython_blas  # noqa: F401
+        _blas_libs = [lc for lc in ThreadpoolController().lib_controllers
+                      if lc.user_api == "blas"]
+    return _blas_libs
+
+
+class blas_single_thread:
+    """Context manager limiting BLAS (OpenBLAS/MKL/BLIS) to one thread; re-entrant."""
+
+    def __enter__(self):
+        global _depth
+        _depth += 1
+        self._changed = []
+        if _depth == 1:
+            for lc in _libs():
+                n = lc.get_num_threads()
+                if n != 1:
+                    lc.set_num_threads(1)
+                    self._changed.append((lc, n))
+        return self
+
+    def __exit__(self, *exc):
+        global _depth
+        _depth -= 1
+        for lc, n in self._changed:
+            lc.set_num_threads(n)
+        return False
 
 
 def single_blas(method):
     """Decorator: run ``method`` under :func:`blas_single_thread`."""
-    import functools
-
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         with blas_single_thread():

@@ -40,6 +40,8 @@ def make_recurrent(kind, return_sequences=True, backend="numba", seed=0):
         return RNN(D, H, activation="tanh", **kw)
     if kind == "rnn_relu":
         return RNN(D, H, activation="relu", **kw)
+    if kind == "rnn_linear":
+        return RNN(D, H, activation="linear", **kw)
     if kind == "jordan_relu_hidden":
         return Jordan(D, H, 2, activation="relu", output_activation="tanh", **kw)
     if kind.startswith("jordan_"):
@@ -59,7 +61,7 @@ def make_recurrent(kind, return_sequences=True, backend="numba", seed=0):
 
 
 RECURRENT_KINDS = [
-    "rnn_tanh", "rnn_relu",
+    "rnn_tanh", "rnn_relu", "rnn_linear",
     "jordan_identity", "jordan_tanh", "jordan_sigmoid", "jordan_relu_hidden",
     "lstm", "gru", "gru_reset_after",
     "bidir_rnn_concat", "bidir_gru_sum", "bidir_rnn_mean", "bidir_lstm_concat",

@@ -10,7 +10,10 @@ from .recurrent import Recurrent, previous_states
 class RNN(Recurrent):
     """Elman RNN (Elman 1990).
 
-        a_t = x_t U + h_{t-1} W + b,     h_t = act(a_t),   act = tanh or relu
+        a_t = x_t U + h_{t-1} W + b,     h_t = act(a_t),   act = tanh, relu or linear
+
+    ``activation='linear'`` (h_t = a_t, as Keras's SimpleRNN(activation=None))
+    makes the recurrence a linear map: its gradients are exact powers of W.
 
     Shapes: x (N, T, D), U (D, H), W (H, H), b (H,), h (N, T, H).
     BPTT (see :func:`annt.kernels.reference.rnn_backward`):
@@ -21,8 +24,9 @@ class RNN(Recurrent):
     def __init__(self, input_size, hidden_size, activation="tanh", return_sequences=True,
                  backend="numba", dtype=np.float32, rng=None):
         super().__init__(input_size, hidden_size, return_sequences, backend, dtype)
-        if activation not in ("tanh", "relu"):
-            raise ValueError(f"RNN activation must be 'tanh' or 'relu', got {activation!r}")
+        if activation not in ("tanh", "relu", "linear"):
+            raise ValueError(f"RNN activation must be 'tanh', 'relu' or 'linear', "
+                             f"got {activation!r}")
         self.activation = activation
         D, H = self.input_size, self.hidden_size
         rng = self._rng(rng)
