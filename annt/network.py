@@ -27,9 +27,26 @@ class Network:
             if not isinstance(layer, Layer):
                 raise TypeError(f"expected annt layers, got {layer!r}")
         self.layers = layers
+        self._align_dtypes()
         self._check_sizes()
         self.final_states = None
         self.dstates0 = None
+
+    def _align_dtypes(self):
+        """All layers with parameters must share one dtype; layers without any
+        (activations, dropout) take it, so that a float64 network is float64
+        throughout (a float32 activation in it would round every gradient)."""
+        with_params = [layer for layer in self.layers if layer.n_params() > 0]
+        dtypes = {layer.dtype for layer in with_params}
+        if len(dtypes) > 1:
+            found = ", ".join(f"{layer.describe()} {layer.dtype}" for layer in with_params)
+            raise TypeError(f"the layers of a Network must share one dtype, found {found}; "
+                            f"create them with the same dtype= or call .astype(dtype)")
+        if dtypes:
+            dtype = dtypes.pop()
+            for layer in self.layers:
+                if layer.n_params() == 0 and layer.dtype != dtype:
+                    layer.astype(dtype)
 
     def _check_sizes(self):
         size, source = None, None

@@ -670,3 +670,17 @@ def test_batch_mismatch_and_target_shape_errors():
         trainer.train_batch(X, Y, mask=np.ones((4, 3)))
     with pytest.raises(annt.ShapeError):
         trainer.fit(X, Y[:3], verbose=False)
+
+
+def test_network_layers_share_one_dtype():
+    """Parameter-free layers take the network's dtype (a float32 Tanh inside a
+    float64 network would round every gradient); mixed parameter dtypes are refused."""
+    net = Network([GRU(2, 3, dtype=np.float64, rng=0), annt.Tanh(), Dense(3, 1, dtype=np.float64,
+                                                                          rng=1)])
+    assert all(layer.dtype == np.float64 for layer in net.layers)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 1))
+    errors = annt.check_network(net, MSE(), X, Y)
+    assert max(errors.values()) < 1e-6
+    with pytest.raises(TypeError, match="share one dtype"):
+        Network([GRU(2, 3, dtype=np.float64), Dense(3, 1)])
