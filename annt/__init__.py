@@ -33,6 +33,7 @@ from .errors import (AnntError, DataUnavailableError, InputValueError, ModelFile
 from .gradcheck import check_cost, check_layer, check_network, numerical_gradient, \
     relative_error  # noqa: E402
 from .inference import NetworkInference, sample_from_probabilities, softmax  # noqa: E402
+from ._threads import blas_single_thread  # noqa: E402
 from .io import load, save  # noqa: E402
 from .layers import (GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Identity, Jordan,  # noqa: E402
                      ReLU, Sigmoid, Softmax, Tanh)

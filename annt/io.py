@@ -57,6 +57,15 @@ def load(path):
     if not os.path.exists(path):
         raise ModelFileError(f"no model file at {path!r}")
     try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise ModelFileError(f"cannot read {path!r} as an annt model file: {e}") from e
+    if head != b"PK\x03\x04":       # every .npz is a zip archive
+        raise ModelFileError(f"{path!r} is not a readable annt model file (truncated or "
+                             f"corrupt?): expected a NumPy .npz (zip) archive, the file "
+                             f"starts with {head!r}")
+    try:
         with np.load(path, allow_pickle=False) as data:
             if "__annt__" not in data.files:
                 raise ModelFileError(f"{path!r} is a NumPy archive but not an annt model "

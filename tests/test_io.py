@@ -329,3 +329,9 @@ def test_non_numeric_weights(saved, tmp_path):
     arrays["p0"] = np.full(arrays["p0"].shape, "w")
     bad = write_model(tmp_path / "strings.npz", header, arrays)
     assert_model_error(bad, header["parameters"][0]["name"])
+
+
+def test_text_file_is_refused_before_numpy_reads_it(tmp_path):
+    bad = tmp_path / "notes.npz"
+    bad.write_text("weights: 1 2 3\n")
+    assert_model_error(bad, "zip", "b'weig'")
