@@ -1,6 +1,7 @@
 """A network: a stack of layers, each feeding the next (ANNT's XNeuralNetwork)."""
 import numpy as np
 
+from ._threads import single_blas
 from .errors import ShapeError
 from .layers.base import Layer, layer_from_config
 
@@ -102,6 +103,7 @@ class Network:
         return self
 
     # -- passes -------------------------------------------------------------
+    @single_blas
     def forward(self, X, states=None, mask=None, training=False, upto=None):
         """Run layers[:upto] (all by default); returns the last one's output."""
         layers = self.layers if upto is None else self.layers[:upto]
@@ -123,6 +125,7 @@ class Network:
         self.final_states = finals
         return y
 
+    @single_blas
     def backward(self, dY, dstates=None, upto=None, input_grad=True):
         """Backpropagate dL/d(output of layers[:upto]); returns dL/dX.
         ``dstates``: gradients of the final states (list, None entries allowed).

@@ -1,6 +1,7 @@
 """Gated recurrent unit layer, in both of its conventions."""
 import numpy as np
 
+from .._threads import single_blas
 from .base import register, uniform_init
 from .recurrent import Recurrent, previous_states
 
@@ -48,6 +49,7 @@ class GRU(Recurrent):
         self.final_state = Hs[:, -1].copy()
         return Hs
 
+    @single_blas
     def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         H = self.hidden_size

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..kernels import ACTIVATION_CODES
+from .._threads import single_blas
 from .base import register, uniform_init
 from .recurrent import Recurrent, previous_states
 
@@ -55,6 +56,7 @@ class Jordan(Recurrent):
         self.final_state = Ys[:, -1].copy()
         return Ys
 
+    @single_blas
     def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         dYs = self._output_grad(dy)

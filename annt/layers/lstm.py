@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import ShapeError
+from .._threads import single_blas
 from .base import register, uniform_init
 from .recurrent import Recurrent, previous_states
 
@@ -56,6 +57,7 @@ class LSTM(Recurrent):
         self.final_state = (Hs[:, -1].copy(), Cs[:, -1].copy())
         return Hs
 
+    @single_blas
     def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         dHs = self._output_grad(dy)

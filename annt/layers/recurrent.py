@@ -3,6 +3,7 @@ many-to-many vs many-to-one output, masks, and the choice of kernels."""
 import numpy as np
 
 from .. import kernels as numba_kernels
+from .._threads import single_blas
 from ..errors import InputValueError, ShapeError
 from ..kernels import reference as numpy_kernels
 from .base import Layer
@@ -116,6 +117,7 @@ class Recurrent(Layer):
         return np.ascontiguousarray(self.params[name].T)
 
     # -- forward / backward ---------------------------------------------------
+    @single_blas
     def forward(self, x, state=None, mask=None, training=False):
         x, mask = self._check_input(x, mask)
         outputs = self._forward(x, state, mask)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..kernels import ACTIVATION_CODES
+from .._threads import single_blas
 from .base import register, uniform_init
 from .recurrent import Recurrent, previous_states
 
@@ -43,6 +44,7 @@ class RNN(Recurrent):
         self.final_state = Hs[:, -1].copy()
         return Hs
 
+    @single_blas
     def backward(self, dy, dstate=None, need_dx=True):
         c = self.cache
         dHs = self._output_grad(dy)
