@@ -16,6 +16,10 @@ import functools
 
 from threadpoolctl import ThreadpoolController
 
+from .kernels._parallel import MIN_ROWS_PER_THREAD
+
+_SMALL = 2 * MIN_ROWS_PER_THREAD       # batches below this run the kernels on one thread
+
 _blas_libs = None
 _depth = 0
 
@@ -54,10 +58,28 @@ class blas_single_thread:
         return False
 
 
+def _small_batch(args):
+    """True when the first array argument holds fewer sequences than the Numba
+    kernels split over threads (see ``kernels._parallel``)."""
+    for a in args:
+        shape = getattr(a, "shape", None)
+        if shape is not None:
+            return len(shape) > 0 and shape[0] < _SMALL
+    return False
+
+
 def single_blas(method):
-    """Decorator: run ``method`` under :func:`blas_single_thread`."""
+    """Decorator: run ``method`` under :func:`blas_single_thread`.
+
+    The limit only matters when the Numba kernels run on several threads,
+    which they do for batches of at least ``2 * MIN_ROWS_PER_THREAD``
+    sequences; smaller batches (one sequence stepped at a time, above all)
+    skip it and its cost of a few microseconds per call.
+    """
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
+        if _depth or _small_batch(args[1:]):
+            return method(*args, **kwargs)
         with blas_single_thread():
             return method(*args, **kwargs)
     return wrapper

@@ -19,8 +19,9 @@ MIN_ROWS_PER_THREAD = 8
 
 def n_blocks(N):
     """How many blocks of sequences to run in parallel for a batch of N."""
-    n = min(numba.get_num_threads(), N // MIN_ROWS_PER_THREAD)
-    return max(n, 1)
+    if N < 2 * MIN_ROWS_PER_THREAD:
+        return 1
+    return max(min(numba.get_num_threads(), N // MIN_ROWS_PER_THREAD), 1)
 
 
 def run_blocks(rows, blocks, N, *args):

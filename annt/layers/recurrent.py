@@ -86,13 +86,21 @@ class Recurrent(Layer):
             raise InputValueError(f"{self.describe()}: empty input of shape {x.shape}; "
                                   f"expected at least one sequence of at least one step")
         if mask is None:
-            mask = np.ones((N, T), self.dtype)
+            mask = self._ones_mask(N, T)
         else:
             mask = np.ascontiguousarray(mask, dtype=self.dtype)
             if mask.shape != (N, T):
                 raise ShapeError(f"{self.describe()}: expected a mask of shape ({N}, {T}), "
                                  f"got {mask.shape}")
         return x, mask
+
+    def _ones_mask(self, N, T):
+        """An all-ones (N, T) mask, kept for the next call of the same shape
+        (step-by-step inference asks for a (N, 1) one at every step)."""
+        cached = getattr(self, "_ones", None)
+        if cached is None or cached.shape != (N, T) or cached.dtype != self.dtype:
+            cached = self._ones = np.ones((N, T), self.dtype)
+        return cached
 
     def _project_input(self, x, U, b):
         """All steps' input projections in one matrix product: (N,T,D) -> (N,T,G)."""
