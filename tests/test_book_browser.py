@@ -256,7 +256,13 @@ def test_page_renders_offline(book_page, book_source, server, browser):
         if response is None or not response.ok:
             pytest.fail(f"could not open {book_page}.html")
         _check_page(page, book_page, book_source, problems)
-        page.wait_for_load_state("networkidle")
+        # Let late requests (lazily loaded fonts, widget chunks) finish, so that a failing
+        # one is reported. On a busy machine a long page may not reach "network idle" in
+        # time; that alone is not a fault: every check above has already passed or failed.
+        try:
+            page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        except PlaywrightTimeoutError:
+            pass
     finally:
         context.close()
     assert not problems, f"{book_page}:\n" + "\n".join(problems)
