@@ -122,3 +122,13 @@ def add_vec_matT_(out, v, MT, row0):
         vj = v[j]
         for k in range(n):
             out[k] += vj * MT[row0 + j, k]
+
+
+@njit(inline="always")
+def carry_back_(dh, back, mask, b0, t):
+    """dh[k] = back[k] (the gradient carried to step t-1) for each sequence k of
+    the block whose step t is real; over padding dh passes through unchanged."""
+    for k in range(dh.shape[0]):
+        if mask[b0 + k, t] != 0:
+            for j in range(dh.shape[1]):
+                dh[k, j] = back[k, j]

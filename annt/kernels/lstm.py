@@ -5,7 +5,7 @@ matrix product per step for the whole block, the gate math fused (see ``gru``)."
 import numpy as np
 from numba import njit, prange
 
-from ._math import sigmoid_, tanh_
+from ._math import carry_back_, sigmoid_, tanh_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -93,10 +93,7 @@ def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
             for j in range(G):
                 dak[j] = da[k, j]
         np.dot(da, WT, back)              # dh_{t-1} = da W^T, the whole block at once
-        for k in range(nb):
-            if mask[b0 + k, t] != 0:
-                for j in range(H):
-                    dh[k, j] = back[k, j]
+        carry_back_(dh, back, mask, b0, t)
     for k in range(nb):
         dh0[b0 + k] = dh[k]
         dc0[b0 + k] = dc[k]

@@ -7,7 +7,7 @@ before the time loop (see ``gru`` and ``_parallel``)."""
 import numpy as np
 from numba import njit, prange
 
-from ._math import activate_, times_activation_grad_
+from ._math import activate_, carry_back_, times_activation_grad_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -68,10 +68,7 @@ def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
                 for j in range(H):
                     da[k, j] = 0
         np.dot(da, WT, back)
-        for k in range(nb):
-            if mask[b0 + k, t] != 0:
-                for j in range(H):
-                    dh[k, j] = back[k, j]
+        carry_back_(dh, back, mask, b0, t)
     for k in range(nb):
         dh0[b0 + k] = dh[k]
 
