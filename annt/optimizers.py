@@ -20,6 +20,7 @@ preallocated scratch buffer per parameter, so a step allocates no arrays of
 the parameters' size after the first one.
 """
 import inspect
+from abc import ABC, abstractmethod
 import math
 import numbers
 
@@ -149,7 +150,7 @@ def clip_grad_norm(grads, max_norm):
 # --------------------------------------------------------------------------- #
 # optimizers
 # --------------------------------------------------------------------------- #
-class Optimizer:
+class Optimizer(ABC):
     """Base class: argument checks, clipping, lazily created per-parameter state.
 
     Subclasses set :attr:`n_slots` (how many state arrays each parameter needs,
@@ -251,8 +252,10 @@ class Optimizer:
         for w, g, slots, buf in zip(params, grads, self._slots, self._scratch):
             self._update(w, g, slots, buf)
 
-    def _update(self, w, g, slots, buf):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _update(self, w, g, slots, buf):
+        """Update the parameter ``w`` in place from its gradient ``g``, with the
+        optimizer's state arrays ``slots`` and a scratch array ``buf`` (same shape)."""
 
     def _hyper(self):
         """Hyperparameters besides lr and clip_norm, in constructor order."""
@@ -326,7 +329,7 @@ class Momentum(Optimizer):
         w += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """SGD with Nesterov momentum, in the form of Sutskever et al. (2013) /
     Bengio et al. (2013) used by ANNT, which needs only the gradient at ``w``.
 
@@ -345,15 +348,6 @@ class Nesterov(Optimizer):
     clip_norm : float or None
         See :class:`Optimizer`.
     """
-
-    n_slots = 1
-
-    def __init__(self, lr, momentum=0.9, clip_norm=None):
-        self.momentum = _unit_interval("momentum", momentum)
-        super().__init__(lr, clip_norm)
-
-    def _hyper(self):
-        return {"momentum": self.momentum}
 
     def _update(self, w, g, slots, buf):
         (v,) = slots

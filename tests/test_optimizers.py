@@ -450,8 +450,18 @@ def test_numpy_scalar_hyperparameters_accepted():
 
 def test_base_class_is_an_optimizer_with_checks():
     assert issubclass(Adam, Optimizer)
+    with pytest.raises(TypeError, match="_update"):
+        Optimizer(lr=0.1)              # abstract: a subclass defines the update
+
+    class Plain(Optimizer):
+        def _update(self, w, g, slots, buf):
+            w -= self.lr * g
+
     with pytest.raises(ValueError, match="lr"):
-        Optimizer(lr=-1)
+        Plain(lr=-1)
+    w = np.array([1.0, 2.0])
+    Plain(lr=0.5).step([w], [np.array([2.0, 2.0])])
+    np.testing.assert_allclose(w, [0.0, 1.0])
 
 
 # --------------------------------------------------------------------------- #
