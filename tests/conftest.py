@@ -14,17 +14,6 @@ Book fixtures (used by tests/test_book_build.py and tests/test_book_browser.py):
 ``book_docnames``
     The pages listed in ``_toc.yml`` (``book/preface``, ...), in order.
 
-nbval fix (``pytest_configure``)
-    nbval runs cells with ``store_history=False``; IPython then decides whether
-    a trailing ``;`` silences a cell's result by looking at the last cell IN
-    HISTORY, i.e. a previous one, so ``ax.plot(x, y);`` shows
-    ``[<matplotlib.lines.Line2D at 0x...>]`` under nbval but not in Jupyter
-    and the stored outputs never match.  Cells are run with history, as
-    Jupyter and ``jupyter execute`` run them.  This conftest is loaded only
-    when tests/ is part of the run (``make test``, plain ``pytest``); to check
-    one notebook alone run ``pytest --nbval ... tests/test_book_build.py
-    book/NB.ipynb`` or move this hook to a root/book conftest.py.
-
 ``book_page`` / ``book_notebook`` (parametrizing arguments)
     A test that takes ``book_page`` runs once per page of ``_toc.yml`` (the
     value is the docname); one that takes ``book_notebook`` once per notebook
@@ -46,26 +35,6 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-# --------------------------------------------------------------------------
-# nbval: execute cells as Jupyter does (see module docstring)
-# --------------------------------------------------------------------------
-def pytest_configure(config):
-    try:
-        from nbval.kernel import RunningKernel
-    except ImportError:
-        return
-    if getattr(RunningKernel, "_annt_store_history", False):
-        return
-
-    def execute_cell_input(self, cell_input, allow_stdin=None):
-        return self.kc.execute(
-            cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False,
-        )
-
-    RunningKernel.execute_cell_input = execute_cell_input
-    RunningKernel._annt_store_history = True
 
 
 # --------------------------------------------------------------------------
