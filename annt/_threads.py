@@ -18,7 +18,7 @@ from threadpoolctl import ThreadpoolController
 
 from .kernels._parallel import MIN_ROWS_PER_THREAD
 
-_SMALL = 2 * MIN_ROWS_PER_THREAD       # batches below this run the kernels on one thread
+SMALL_BATCH = 2 * MIN_ROWS_PER_THREAD   # batches below this run the kernels on one thread
 
 _blas_libs = None
 _depth = 0
@@ -64,7 +64,7 @@ def _small_batch(args):
     for a in args:
         shape = getattr(a, "shape", None)
         if shape is not None:
-            return len(shape) > 0 and shape[0] < _SMALL
+            return len(shape) > 0 and shape[0] < SMALL_BATCH
     return False
 
 

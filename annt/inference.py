@@ -3,9 +3,11 @@ import numpy as np
 
 from .encoding import one_hot
 from .errors import ShapeError, check_finite, check_not_empty
+from .kernels import all_finite
 from .layers import Softmax
 from .random import get_rng
-from ._threads import single_blas
+from .stepping import StepPlan
+from ._threads import SMALL_BATCH, blas_single_thread, single_blas
 from .training import _nested_tuple
 
 
@@ -46,11 +48,35 @@ class NetworkInference:
       output is fed back as the next input (time-series forecasting).
     * ``sample(prime, steps, temperature)``: for a network ending in Softmax:
       draw a class from each output and feed its one-hot code back.
+
+    ``states`` is the stepping state: one entry per recurrent layer (an array
+    (N, H), or the pair (h, c) of an LSTM), as ``Network.final_states`` gives
+    it, or None for zeros; reading it gives copies, assigning to it sets it.
+
+    Stepping runs through a :class:`~annt.stepping.StepPlan` (one compiled
+    kernel per layer, buffers allocated once), built at the first step and
+    again whenever the network, the batch size or the dtype changes; networks
+    it does not cover are stepped through ``Network.forward``.
     """
 
     def __init__(self, network):
         self.network = network
+        self._plan = None       # StepPlan of the last step
+        self._states = None     # the state, when the plan does not hold it
         self.states = None
+
+    @property
+    def states(self):
+        plan = self._plan
+        if plan is not None and plan.holds_state:
+            return plan.states()
+        return self._states
+
+    @states.setter
+    def states(self, states):
+        self._states = states
+        if self._plan is not None:
+            self._plan.holds_state = False      # its buffers are now out of date
 
     def reset_state(self):
         self.states = None
@@ -88,17 +114,60 @@ class NetworkInference:
                     f"generate, sample); use predict() on whole sequences")
 
     def _run(self, x_seq):
-        """Feed a (N, T, D) chunk from the current state; return the last step's output."""
+        """Feed a (N, T, D) chunk from the current state through ``Network.forward``
+        (the general path); return the last step's output."""
         self._check_causal()
         y = self.network.forward(x_seq, self.states, training=False)
         self.states = [_nested_tuple(s) for s in self.network.final_states]
         return y[:, -1] if y.ndim == 3 else y
 
-    @single_blas
+    def _ready_plan(self, x):
+        """The StepPlan for x (N, D), holding the current state; None when the
+        network has to be stepped through ``Network.forward``."""
+        plan = self._plan
+        if plan is None or not plan.fits(self.network, x):
+            if x.ndim != 2 or x.size == 0:
+                return None
+            if plan is not None and plan.holds_state:
+                self.states = plan.states()         # hand the state over to the new plan
+            plan = self._plan = StepPlan(self.network, x.shape, x.dtype)
+        if not plan.supported:
+            return None
+        if not plan.holds_state:
+            # a state that does not fit (another batch size, say): Network.forward raises
+            if not plan.load_states(self._states):
+                return None
+            plan.holds_state = True
+        return plan
+
+    def _advance(self, x):
+        """One step of x (N, D) (of the network's dtype, not checked for NaN) from
+        the current state; returns the outputs (N, K), a new array."""
+        if not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x)
+        plan = self._ready_plan(x)
+        if plan is None:
+            return self._run(x[:, None, :])
+        return plan(x)
+
     def step(self, x_t):
         """Advance every sequence by one step; returns the outputs (N, K) (or (K,))."""
-        x, single = self._input(x_t, 2, "x_t (one time step)")
-        y = self._run(x[:, None, :])
+        x = np.asarray(x_t, dtype=self.network.dtype)
+        single = x.ndim == 1
+        if single:
+            x = x[None]
+        if not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x)
+        plan = self._ready_plan(x)
+        if plan is None or not all_finite(x):
+            # the general path, which also raises the errors for bad inputs
+            x, single = self._input(x_t, 2, "x_t (one time step)")
+            y = self._run(x[:, None, :])
+        elif x.shape[0] < SMALL_BATCH:
+            y = plan(x)
+        else:
+            with blas_single_thread():     # see annt._threads
+                y = plan(x)
         return y[0] if single else y
 
     @single_blas
@@ -116,7 +185,7 @@ class NetworkInference:
             if nxt.shape[-1] != x.shape[-1]:
                 raise ShapeError(f"generate feeds outputs back as inputs: expected {x.shape[-1]} "
                                  f"features, the output has {nxt.shape[-1]}; pass feedback=")
-            y = self._run(nxt[:, None, :])
+            y = self._advance(nxt)
         res = np.stack(out, axis=1) if out else np.zeros((x.shape[0], 0, y.shape[-1]))
         return res[0] if single else res
 
@@ -142,5 +211,5 @@ class NetworkInference:
             p = y if probs else softmax(y)
             idx = sample_from_probabilities(p, temperature, rng)
             out[:, k] = idx
-            y = self._run(one_hot(idx, D, dtype=self.network.dtype)[:, None, :])
+            y = self._advance(one_hot(idx, D, dtype=self.network.dtype))
         return out[0] if single else out

@@ -303,3 +303,268 @@ def test_stepping_a_bidirectional_network_is_refused():
         inference.step(x[:, 0])
     with pytest.raises(ValueError, match="one step at a time"):
         inference.generate(x, 3)
+
+
+# --------------------------------------------------------------------------- #
+# step-by-step inference through the StepPlan (one kernel per layer)
+# --------------------------------------------------------------------------- #
+ATOL_STEP = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def make_step_net(kind, dtype, backend="numba", D=D, seed=0):
+    """A network of one kind of layer (plus a Dense where the layer keeps the size),
+    in ``dtype``, with non-zero biases."""
+    rng = np.random.default_rng(seed)
+    kw = dict(dtype=dtype, rng=rng)
+    rkw = dict(kw, backend=backend)
+    layers = {
+        "rnn": lambda: [RNN(D, 6, **rkw)],
+        "rnn_relu": lambda: [RNN(D, 6, activation="relu", **rkw)],
+        "rnn_linear": lambda: [RNN(D, 6, activation="linear", **rkw)],
+        "lstm": lambda: [LSTM(D, 6, **rkw)],
+        "gru": lambda: [GRU(D, 6, **rkw)],
+        "gru_after": lambda: [GRU(D, 6, reset_after=True, **rkw)],
+        "jordan": lambda: [Jordan(D, 6, 3, **rkw)],
+        "jordan_relu_sigmoid": lambda: [Jordan(D, 6, 3, activation="relu",
+                                               output_activation="sigmoid", **rkw)],
+        "jordan_identity": lambda: [Jordan(D, 6, 3, output_activation="identity", **rkw)],
+        "dense": lambda: [Dense(D, 5, **kw)],
+        "activations": lambda: [Dense(D, 5, **kw), Tanh(dtype), annt.ReLU(dtype),
+                                annt.Identity(dtype), Sigmoid(dtype), Dense(5, 4, **kw),
+                                Softmax(dtype)],
+        "dropout": lambda: [LSTM(D, 6, **rkw), Dropout(0.5, dtype=dtype, rng=rng),
+                            Dense(6, 3, **kw), Dropout(0.3, dtype=dtype, rng=rng)],
+        "stacked": lambda: [Dense(D, 5, **kw), Tanh(dtype), GRU(5, 6, **rkw),
+                            Dropout(0.5, dtype=dtype, rng=rng), LSTM(6, 5, **rkw),
+                            Jordan(5, 4, 4, **rkw), GRU(4, 5, reset_after=True, **rkw),
+                            RNN(5, 5, return_sequences=False, **rkw), Dense(5, 3, **kw),
+                            Softmax(dtype)],
+    }[kind]()
+    net = Network(layers)
+    for _, p, _ in net.parameters():
+        p[...] += rng.normal(0, 0.2, p.shape).astype(p.dtype)
+    return net
+
+
+STEP_KINDS = ["rnn", "rnn_relu", "rnn_linear", "lstm", "gru", "gru_after", "jordan",
+              "jordan_relu_sigmoid", "jordan_identity", "dense", "activations", "dropout",
+              "stacked"]
+
+
+def _nested_close(a, b, atol):
+    if isinstance(a, (tuple, list)):
+        assert isinstance(b, (tuple, list)) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _nested_close(x, y, atol)
+    else:
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, atol=atol, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("kind", STEP_KINDS)
+def test_step_equals_forward_for_every_layer(kind, dtype):
+    net = make_step_net(kind, dtype)
+    X = np.random.default_rng(11).standard_normal((N, T, D)).astype(dtype)
+    full = net.forward(X)
+    finals = net.final_states
+    inf = NetworkInference(net)
+    outs = [inf.step(X[:, t]) for t in range(T)]
+    assert inf._plan.supported                 # the fast path ran, not Network.forward
+    assert all(y.dtype == dtype and y.shape == (N, net.output_size) for y in outs)
+    expected = full if full.ndim == 2 else full[:, -1]
+    np.testing.assert_allclose(outs[-1], expected, atol=ATOL_STEP[dtype], rtol=0)
+    if full.ndim == 3:
+        np.testing.assert_allclose(np.stack(outs, 1), full, atol=ATOL_STEP[dtype], rtol=0)
+    # the state it keeps is the network's final state after the same sequence
+    _nested_close(inf.states, finals, ATOL_STEP[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "gru_after", "jordan"])
+def test_step_with_the_numpy_backend(kind, dtype):
+    net = make_step_net(kind, dtype, backend="numpy")
+    X = np.random.default_rng(12).standard_normal((N, T, D)).astype(dtype)
+    inf = NetworkInference(net)
+    outs = np.stack([inf.step(X[:, t]) for t in range(T)], 1)
+    assert inf._plan.supported and outs.dtype == dtype
+    np.testing.assert_allclose(outs, net.forward(X), atol=ATOL_STEP[dtype], rtol=0)
+
+
+def test_step_outputs_are_not_overwritten_by_later_steps():
+    net = make_step_net("rnn", np.float32)
+    X = np.random.default_rng(13).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    y0 = inf.step(X[:, 0])
+    kept = y0.copy()
+    inf.step(X[:, 1])
+    np.testing.assert_array_equal(y0, kept)
+    s = inf.states
+    s[0][...] = 100                           # reading the state gives a copy
+    np.testing.assert_allclose(inf.step(X[:, 2]), net.forward(X[:, :3])[:, -1], atol=1e-5)
+
+
+def test_assigning_states_and_continuing():
+    net = make_step_net("stacked", np.float32)
+    X = np.random.default_rng(14).standard_normal((N, T, D)).astype(np.float32)
+    full = net.forward(X)
+    net.forward(X[:, :3])
+    first = net.final_states
+    inf = NetworkInference(net)
+    inf.step(X[:, 0])                         # some other state, replaced below
+    inf.states = first
+    for t in range(3, T):
+        y = inf.step(X[:, t])
+    np.testing.assert_allclose(y, full, atol=1e-5, rtol=0)
+    # generate and predict leave a state that step continues from
+    inf.reset_state()
+    assert inf.states is None
+    np.testing.assert_allclose(inf.step(X[:, 0]), net.forward(X[:, :1]), atol=1e-5, rtol=0)
+
+
+def test_step_sees_weights_changed_between_steps():
+    """Training between steps: in-place updates and replaced arrays are both used."""
+    net = make_step_net("gru", np.float32)
+    gru = net.layers[0]
+    X = np.random.default_rng(15).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    inf.step(X[:, 0])
+    h1 = inf.states[0]
+    gru.params["W"] *= 1.5                                   # in place, as optimizers do
+    gru.params["b"] = gru.params["b"] + np.float32(0.3)      # a new array
+    y = inf.step(X[:, 1])
+    np.testing.assert_allclose(y, net.forward(X[:, 1:2], [h1])[:, -1], atol=1e-5, rtol=0)
+
+
+def test_step_follows_changes_of_batch_size_dtype_and_layers():
+    net = make_step_net("lstm", np.float32)
+    X = np.random.default_rng(16).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    inf.step(X[:, 0])
+    with pytest.raises(annt.ShapeError, match="initial state"):
+        inf.step(X[:2, 1])                    # another batch size without a reset: as before
+    np.testing.assert_allclose(inf.step(X[:, 1]), net.forward(X[:, :2])[:, -1], atol=1e-5)
+    inf.reset_state()
+    np.testing.assert_allclose(inf.step(X[:2, 0]), net.forward(X[:2, :1])[:, -1], atol=1e-5)
+    # the network converted to float64 between steps: the state carries over
+    inf.reset_state()
+    inf.step(X[:, 0])
+    net.astype(np.float64)
+    y = inf.step(X[:, 1])
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, net.forward(X[:, :2].astype(np.float64))[:, -1], atol=1e-5)
+    # a layer added to the network
+    net.layers.append(Softmax(np.float64))
+    y = inf.step(X[:, 2])
+    np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-12)
+
+
+def test_step_input_checks():
+    inf = NetworkInference(make_step_net("rnn", np.float32))
+    x = np.random.default_rng(17).standard_normal((N, D)).astype(np.float32)
+    y0 = inf.step(x)
+    for bad in (np.nan, np.inf):
+        xb = x.copy()
+        xb[1, 2] = bad
+        with pytest.raises(annt.InputValueError, match=r"x_t \(one time step\) must be finite"):
+            inf.step(xb)
+        with pytest.raises(annt.InputValueError, match="must be finite"):
+            inf.step(xb[1])
+    with pytest.raises(annt.ShapeError, match=r"expected 2-d input .* got shape \(3, 1, 4\)"):
+        inf.step(x[:, None])
+    with pytest.raises(annt.ShapeError, match=r"expected 2-d input .* got shape \(\)"):
+        inf.step(1.0)
+    with pytest.raises(annt.ShapeError, match=r"\(batch, time, 4\), got \(3, 1, 5\)"):
+        inf.step(np.zeros((N, D + 1)))
+    with pytest.raises(annt.InputValueError, match="empty"):
+        inf.step(np.zeros((0, D)))
+    # the failed calls left the state alone
+    ref = NetworkInference(inf.network)
+    ref.step(x)
+    np.testing.assert_allclose(inf.step(x), ref.step(x), atol=0, rtol=0)
+    assert not np.allclose(inf.step(x), y0)
+
+
+def test_step_accepts_lists_other_dtypes_and_strided_inputs():
+    net = make_step_net("gru_after", np.float32)
+    X = np.random.default_rng(18).standard_normal((N, T, D))             # float64
+    expected = net.forward(X)
+    inf = NetworkInference(net)
+    outs = [inf.step(X[:, 0].tolist()), inf.step(X[:, 1])]               # list, float64
+    outs += [inf.step(X[:, t].astype(np.float32)) for t in range(2, 4)]  # (N, D) float32
+    outs += [inf.step(np.asfortranarray(X[:, t])) for t in range(4, T)]  # not C-contiguous
+    assert all(y.dtype == np.float32 for y in outs)
+    np.testing.assert_allclose(np.stack(outs, 1), expected, atol=1e-5, rtol=0)
+
+
+def test_step_large_batch():
+    """Batches from 16 sequences step under the BLAS thread limit (annt._threads)."""
+    net = make_step_net("lstm", np.float32)
+    X = np.random.default_rng(19).standard_normal((20, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    outs = np.stack([inf.step(X[:, t]) for t in range(T)], 1)
+    np.testing.assert_allclose(outs, net.forward(X), atol=1e-5, rtol=0)
+
+
+def test_layers_without_a_stepper_use_network_forward():
+    """A subclass of a layer may compute something else: it is stepped by its forward."""
+    class ScaledTanh(Tanh):
+        def f(self, x):
+            return 2 * np.tanh(x)
+
+    rng = np.random.default_rng(20)
+    net = Network([GRU(D, 6, rng=rng), ScaledTanh(), Dense(6, 3, rng=rng)])
+    X = rng.standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    outs = np.stack([inf.step(X[:, t]) for t in range(T)], 1)
+    assert not inf._plan.supported
+    np.testing.assert_allclose(outs, net.forward(X), atol=1e-5, rtol=0)
+    with pytest.raises(annt.InputValueError):
+        inf.step(np.full((N, D), np.nan))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_generate_and_sample_step_through_the_plan(dtype):
+    net = make_step_net("stacked", dtype, D=3)
+    net.layers.pop()                         # outputs 3 features, fed back as inputs
+    net = Network(net.layers)
+    prime = np.random.default_rng(21).standard_normal((N, 4, 3)).astype(dtype)
+    inf = NetworkInference(net)
+    gen = inf.generate(prime, 5)
+    assert inf._plan.supported and gen.dtype == dtype
+    seq = prime
+    for t in range(5):                       # the closed loop by whole-sequence passes
+        y = net.forward(seq)
+        np.testing.assert_allclose(gen[:, t], y, atol=ATOL_STEP[dtype] * 10, rtol=0)
+        seq = np.concatenate([seq, y[:, None]], axis=1)
+    # sample: greedy drawing equals argmax of whole-sequence passes
+    snet = _softmax_net(K=4)
+    drawn = NetworkInference(snet).sample(np.array([[0, 3], [2, 1]]), 6, temperature=0)
+    ids = np.array([[0, 3], [2, 1]])
+    for t in range(6):
+        p = snet.forward(annt.one_hot(ids, 4))[:, -1]
+        np.testing.assert_array_equal(drawn[:, t], p.argmax(-1))
+        ids = np.concatenate([ids, p.argmax(-1)[:, None]], axis=1)
+
+
+def test_step_follows_a_layer_converted_alone():
+    """A layer converted to another dtype after the first step: the network is then
+    stepped through Network.forward, which casts between the layers, as before."""
+    net = make_step_net("stacked", np.float32)
+    X = np.random.default_rng(22).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    inf.step(X[:, 0])
+    net.layers[4].astype(np.float64)         # the LSTM
+    y = inf.step(X[:, 1])
+    np.testing.assert_allclose(y, net.forward(X[:, :2]), atol=1e-5, rtol=0)
+
+
+def test_step_reads_layer_settings_at_each_call():
+    net = make_step_net("rnn", np.float32)
+    X = np.random.default_rng(23).standard_normal((N, T, D)).astype(np.float32)
+    inf = NetworkInference(net)
+    inf.step(X[:, 0])
+    h = inf.states
+    net.layers[0].activation = "relu"
+    np.testing.assert_allclose(inf.step(X[:, 1]), net.forward(X[:, 1:2], h)[:, -1],
+                               atol=1e-5, rtol=0)

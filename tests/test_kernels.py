@@ -311,3 +311,123 @@ def test_layers_keep_float32():
         assert dx.dtype == np.float32, kind
         assert all(g.dtype == np.float32 for _, _, g in layer.parameters()), kind
         assert all(s.dtype == np.float32 for s in _flat(layer.dstate0)), kind
+
+
+# --------------------------------------------------------------------------- #
+# one-step kernels (step-by-step inference) against their reference
+# --------------------------------------------------------------------------- #
+D_STEP = 4
+
+
+def _step_inputs(rng, N, dtype, G):
+    """x (N, D), U (D, G), b (G,) for a step kernel."""
+    return (c(rng.normal(0, 0.8, (N, D_STEP)), dtype),
+            c(weights(rng, D_STEP, G), dtype), c(rng.normal(0, 0.3, G), dtype))
+
+
+def _run_step_pair(kernel, reference, args, state_idx, dtype, what):
+    """Call the Numba kernel and its reference on copies of the same arguments;
+    both update the arrays at ``state_idx`` in place and must agree there."""
+    a = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+    b = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+    assert kernel(*a) is None
+    reference(*b)
+    assert_close(tuple(a[i] for i in state_idx), tuple(b[i] for i in state_idx), dtype, what)
+    for i, x in enumerate(args):              # the other arguments are left alone
+        if i not in state_idx and isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(a[i], x)
+    return a
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("act", [TANH, RELU, SIGMOID, IDENTITY],
+                         ids=["tanh", "relu", "sigmoid", "identity"])
+@pytest.mark.parametrize("N", [1, 9])
+def test_rnn_step_kernel(dtype, act, N):
+    rng = np.random.default_rng(20)
+    x, U, b = _step_inputs(rng, N, dtype, H)
+    W = c(weights(rng, H, H), dtype)
+    h = c(rng.uniform(-0.5, 0.5, (N, H)), dtype)
+    out = _run_step_pair(K.rnn_step, R.rnn_step, [x, U, W, b, h, act], [4], dtype, "rnn_step")
+    # one step of the whole-sequence kernel, from the same state
+    Hs = R.rnn_forward((x @ U + b)[:, None], W, h, np.ones((N, 1)), act)
+    assert_close(out[4], Hs[:, 0].astype(dtype), dtype, "rnn_step vs rnn_forward")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("N", [1, 9])
+def test_lstm_step_kernel(dtype, N):
+    rng = np.random.default_rng(21)
+    x, U, b = _step_inputs(rng, N, dtype, 4 * H)
+    W = c(weights(rng, H, 4 * H), dtype)
+    h = c(rng.uniform(-0.5, 0.5, (N, H)), dtype)
+    cc = c(rng.uniform(-1, 1, (N, H)), dtype)
+    out = _run_step_pair(K.lstm_step, R.lstm_step, [x, U, W, b, h, cc], [4, 5], dtype,
+                         "lstm_step")
+    Hs, Cs, _ = R.lstm_forward((x @ U + b)[:, None], W, h, cc, np.ones((N, 1)))
+    assert_close((out[4], out[5]), (Hs[:, 0].astype(dtype), Cs[:, 0].astype(dtype)), dtype,
+                 "lstm_step vs lstm_forward")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("reset_after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("N", [1, 9])
+def test_gru_step_kernel(dtype, reset_after, N):
+    rng = np.random.default_rng(22)
+    x, U, b = _step_inputs(rng, N, dtype, 3 * H)
+    W = c(weights(rng, H, 3 * H), dtype)
+    b_hn = c(rng.normal(0, 0.5, H), dtype)
+    h = c(rng.uniform(-0.5, 0.5, (N, H)), dtype)
+    out = _run_step_pair(K.gru_step, R.gru_step, [x, U, W, b, b_hn, h, reset_after], [5],
+                         dtype, "gru_step")
+    b_hn_fwd = b_hn if reset_after else np.zeros(H, dtype)   # reset_before ignores b_hn
+    Hs = R.gru_forward((x @ U + b)[:, None], W, b_hn_fwd, h, np.ones((N, 1)), reset_after)[0]
+    assert_close(out[5], Hs[:, 0].astype(dtype), dtype, "gru_step vs gru_forward")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("act", [TANH, RELU], ids=["tanh", "relu"])
+@pytest.mark.parametrize("out_act", [IDENTITY, TANH, SIGMOID], ids=["id", "tanh", "sigmoid"])
+@pytest.mark.parametrize("N", [1, 9])
+def test_jordan_step_kernel(dtype, act, out_act, N):
+    rng = np.random.default_rng(23)
+    O = 3
+    x, U, b = _step_inputs(rng, N, dtype, H)
+    W = c(weights(rng, O, H), dtype)
+    V = c(weights(rng, H, O), dtype)
+    cb = c(rng.normal(0, 0.3, O), dtype)
+    y = c(rng.uniform(-0.5, 0.5, (N, O)), dtype)
+    out = _run_step_pair(K.jordan_step, R.jordan_step, [x, U, W, b, V, cb, y, act, out_act],
+                         [6], dtype, "jordan_step")
+    Ys = R.jordan_forward((x @ U + b)[:, None], W, V, cb, y, np.ones((N, 1)), act, out_act)[1]
+    assert_close(out[6], Ys[:, 0].astype(dtype), dtype, "jordan_step vs jordan_forward")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("N", [1, 9])
+def test_dense_and_activation_step_kernels(dtype, N):
+    rng = np.random.default_rng(24)
+    x = c(rng.normal(0, 2, (N, 6)), dtype)
+    W, b = c(weights(rng, 6, H), dtype), c(rng.normal(0, 0.3, H), dtype)
+    out = _run_step_pair(K.dense_step, R.dense_step, [x, W, b, np.empty((N, H), dtype)], [3],
+                         dtype, "dense_step")
+    assert_close(out[3], (x @ W + b).astype(dtype), dtype, "dense_step vs x W + b")
+    for code in (IDENTITY, TANH, SIGMOID, RELU, K.SOFTMAX):
+        out = _run_step_pair(K.activation_step, R.activation_step,
+                             [x, code, np.empty_like(x)], [2], dtype, f"activation_step {code}")
+    np.testing.assert_allclose(out[2].sum(axis=1), 1, rtol=1e-6)    # softmax rows
+    big = c(np.full((N, 6), 300.0), dtype)                          # no overflow
+    K.activation_step(big, K.SOFTMAX, out[2])
+    np.testing.assert_allclose(out[2], 1 / 6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_all_finite_kernel(dtype):
+    x = np.zeros((3, 5), dtype)
+    assert K.all_finite(x) and R.all_finite(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[2, 4] = bad
+        assert not K.all_finite(y) and not R.all_finite(y)
+    big = np.full((1, 4), np.finfo(dtype).max, dtype)    # large, but finite
+    assert K.all_finite(big) and R.all_finite(big)

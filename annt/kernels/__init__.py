@@ -2,7 +2,9 @@
 
 ``annt.kernels.reference`` holds the readable NumPy version of every kernel;
 the modules ``rnn``, ``lstm``, ``gru`` and ``jordan`` hold the Numba versions
-with the same arguments. Layers call the Numba ones.
+with the same arguments (``*_forward``/``*_backward`` for whole sequences,
+``*_step`` for one step of step-by-step inference), and ``feedforward`` the
+one-step kernels of Dense and the activations. Layers call the Numba ones.
 """
 import warnings
 
@@ -15,14 +17,17 @@ for _w in (NumbaWarning, NumbaPerformanceWarning, NumbaDeprecationWarning,
 
 from . import reference  # noqa: E402
 from ._math import IDENTITY, RELU, SIGMOID, TANH  # noqa: E402
-from .gru import gru_backward, gru_forward  # noqa: E402
-from .jordan import jordan_backward, jordan_forward  # noqa: E402
-from .lstm import lstm_backward, lstm_forward  # noqa: E402
-from .rnn import rnn_backward, rnn_forward  # noqa: E402
+from .feedforward import SOFTMAX, activation_step, all_finite, dense_step  # noqa: E402
+from .gru import gru_backward, gru_forward, gru_step  # noqa: E402
+from .jordan import jordan_backward, jordan_forward, jordan_step  # noqa: E402
+from .lstm import lstm_backward, lstm_forward, lstm_step  # noqa: E402
+from .rnn import rnn_backward, rnn_forward, rnn_step  # noqa: E402
 
 ACTIVATION_CODES = {"identity": IDENTITY, "linear": IDENTITY, "tanh": TANH,
                     "sigmoid": SIGMOID, "relu": RELU}
 
 __all__ = ["reference", "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
            "gru_forward", "gru_backward", "jordan_forward", "jordan_backward",
-           "ACTIVATION_CODES", "IDENTITY", "TANH", "SIGMOID", "RELU"]
+           "rnn_step", "lstm_step", "gru_step", "jordan_step", "dense_step",
+           "activation_step", "all_finite",
+           "ACTIVATION_CODES", "IDENTITY", "TANH", "SIGMOID", "RELU", "SOFTMAX"]

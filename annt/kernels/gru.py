@@ -188,3 +188,39 @@ def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
     run_blocks(_gru_backward_rows, _gru_backward_blocks, N,
                dHs, Hs, h0, Gs, Q, WT, mask, bool(reset_after), dAx, dAh, dh0)
     return dAx, dAh, dh0
+
+
+@njit(**_serial)
+def gru_step(x, U, W, b, b_hn, h, reset_after):
+    """One time step for every sequence, the state updated in place (step-by-step
+    inference), in either convention (see ``gru_forward``).
+
+    x (N, D), U (D, 3H), W (H, 3H), b (3H,), b_hn (H,) (used only with
+    reset_after), h (N, H): h_{t-1} in, h_t out.
+
+    The products are whole-matrix BLAS calls: W's z, r columns are not
+    contiguous, and multiplying by all of W (ignoring the columns not needed)
+    is cheaper than copying them out at every step."""
+    H = h.shape[1]
+    a = np.dot(x, U)                          # (N, 3H) input projections
+    hw = np.dot(h, W)                         # (N, 3H); reset_before uses its z, r part only
+    zr = np.empty((x.shape[0], 2 * H), x.dtype)
+    for k in range(x.shape[0]):
+        for j in range(2 * H):
+            zr[k, j] = sigmoid_((a[k, j] + b[j]) + hw[k, j])
+    if reset_after:                           # n = tanh(x U_n + b_n + r * (h W_n + b_hn))
+        for k in range(x.shape[0]):
+            for j in range(H):
+                q = hw[k, 2 * H + j] + b_hn[j]
+                n = tanh_((a[k, 2 * H + j] + b[2 * H + j]) + zr[k, H + j] * q)
+                h[k, j] += zr[k, j] * (n - h[k, j])
+    else:                                     # n = tanh(x U_n + b_n + (r * h) W_n)
+        q = np.empty_like(h)
+        for k in range(x.shape[0]):
+            for j in range(H):
+                q[k, j] = zr[k, H + j] * h[k, j]
+        qw = np.dot(q, W)                     # (N, 3H); only its n part, q W_n, is used
+        for k in range(x.shape[0]):
+            for j in range(H):
+                n = tanh_((a[k, 2 * H + j] + b[2 * H + j]) + qw[k, 2 * H + j])
+                h[k, j] += zr[k, j] * (n - h[k, j])

@@ -91,3 +91,22 @@ def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
     run_blocks(_jordan_backward_rows, _jordan_backward_blocks, N,
                dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0)
     return dAh, dAy, dy0
+
+
+@njit(**_serial)
+def jordan_step(x, U, W, b, V, c, y, act, out_act):
+    """One time step for every sequence, the state (the previous output) updated
+    in place (step-by-step inference): h = act(x U + b + y W); y <- out_act(h V + c).
+
+    x (N, D), U (D, H), W (O, H), b (H,), V (H, O), c (O,), y (N, O): y_{t-1} in, y_t out."""
+    a = np.dot(x, U)                          # (N, H) input projections
+    yw = np.dot(y, W)                         # (N, H), taken before y is overwritten
+    for k in range(x.shape[0]):
+        for j in range(a.shape[1]):
+            a[k, j] = (a[k, j] + b[j]) + yw[k, j]
+        activate_(a[k], a[k], act)            # a becomes h_t
+    hv = np.dot(a, V)                         # (N, O)
+    for k in range(x.shape[0]):
+        for j in range(hv.shape[1]):
+            hv[k, j] = c[j] + hv[k, j]
+        activate_(hv[k], y[k], out_act)

@@ -118,3 +118,22 @@ def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):
     run_blocks(_lstm_backward_rows, _lstm_backward_blocks, N,
                dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0)
     return dA, dh0, dc0
+
+
+@njit(**_serial)
+def lstm_step(x, U, W, b, h, c):
+    """One time step for every sequence, the state (h, c) updated in place
+    (step-by-step inference). Gates i, f, g, o as in ``lstm_forward``.
+
+    x (N, D), U (D, 4H), W (H, 4H), b (4H,), h, c (N, H): h_{t-1}, c_{t-1} in, h_t, c_t out."""
+    H = h.shape[1]
+    a = np.dot(x, U)                          # (N, 4H) input projections
+    hw = np.dot(h, W)                         # (N, 4H), taken before h is overwritten
+    for k in range(x.shape[0]):
+        for j in range(H):
+            i = sigmoid_((a[k, j] + b[j]) + hw[k, j])
+            f = sigmoid_((a[k, H + j] + b[H + j]) + hw[k, H + j])
+            g = tanh_((a[k, 2 * H + j] + b[2 * H + j]) + hw[k, 2 * H + j])
+            o = sigmoid_((a[k, 3 * H + j] + b[3 * H + j]) + hw[k, 3 * H + j])
+            c[k, j] = f * c[k, j] + i * g
+            h[k, j] = o * tanh_(c[k, j])

@@ -18,11 +18,15 @@ Conventions shared by all kernels
 * Backward kernels return gradients of the loss with respect to the
   pre-activations (``dA``); the layer turns them into weight gradients with
   one matrix product over all steps (``dU = X^T dA``, ``dW = H_prev^T dA``).
-* Activation codes: 0 identity, 1 tanh, 2 sigmoid, 3 relu.
+* Activation codes: 0 identity, 1 tanh, 2 sigmoid, 3 relu (and 4 softmax,
+  for ``activation_step`` only).
+* The ``*_step`` functions advance every sequence by ONE time step, for
+  step-by-step inference: x (N, D) is the step's input (no ``xw``: the input
+  projection is part of the step), and the state arrays are updated in place.
 """
 import numpy as np
 
-IDENTITY, TANH, SIGMOID, RELU = 0, 1, 2, 3
+IDENTITY, TANH, SIGMOID, RELU, SOFTMAX = 0, 1, 2, 3, 4
 
 
 def sigmoid(a):
@@ -295,3 +299,61 @@ def jordan_backward(dYs, Hs, Ys, W, V, mask, act, out_act):
         dAh[:, t] = _keep(m, dah, np.zeros_like(dah))
         dy_next = _keep(m, dah @ W.T, dy)
     return dAh, dAy, dy_next
+
+
+# ------------------------------------------------------- one step at a time
+def rnn_step(x, U, W, b, h, act):
+    """One Elman step, in place: h <- act(x U + b + h W).
+    x (N, D), U (D, H), W (H, H), b (H,), h (N, H)."""
+    h[...] = activate(x @ U + b + h @ W, act)
+
+
+def lstm_step(x, U, W, b, h, c):
+    """One LSTM step, in place: (h, c) <- the state after x.
+    x (N, D), U (D, 4H), W (H, 4H), b (4H,), h, c (N, H)."""
+    H = h.shape[1]
+    a = x @ U + b + h @ W
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 3 * H:])
+    g = np.tanh(a[:, 2 * H:3 * H])
+    c[...] = f * c + i * g
+    h[...] = o * np.tanh(c)
+
+
+def gru_step(x, U, W, b, b_hn, h, reset_after):
+    """One GRU step, in place (b_hn is used only with reset_after).
+    x (N, D), U (D, 3H), W (H, 3H), b (3H,), b_hn (H,), h (N, H)."""
+    H = h.shape[1]
+    a = x @ U + b
+    zr = sigmoid(a[:, :2 * H] + h @ W[:, :2 * H])
+    z, r = zr[:, :H], zr[:, H:]
+    if reset_after:
+        n = np.tanh(a[:, 2 * H:] + r * (h @ W[:, 2 * H:] + b_hn))
+    else:
+        n = np.tanh(a[:, 2 * H:] + (r * h) @ W[:, 2 * H:])
+    h[...] = (1 - z) * h + z * n
+
+
+def jordan_step(x, U, W, b, V, c, y, act, out_act):
+    """One Jordan step, in place: h = act(x U + b + y W); y <- out_act(h V + c).
+    x (N, D), U (D, H), W (O, H), b (H,), V (H, O), c (O,), y (N, O)."""
+    h = activate(x @ U + b + y @ W, act)
+    y[...] = activate(h @ V + c, out_act)
+
+
+def dense_step(x, W, b, out):
+    """out = x W + b.   x (N, D), W (D, K), b (K,), out (N, K)."""
+    out[...] = x @ W + b
+
+
+def activation_step(x, code, out):
+    """out = act(x); code SOFTMAX is the softmax over each row."""
+    if code == SOFTMAX:
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        out[...] = e / e.sum(axis=-1, keepdims=True)
+    else:
+        out[...] = activate(x, code)
+
+
+def all_finite(x):
+    """True when x holds no NaN and no infinity."""
+    return bool(np.isfinite(x).all())

@@ -88,3 +88,18 @@ def rnn_backward(dHs, Hs, WT, mask, act):
     dh0 = np.empty((N, H), dHs.dtype)
     run_blocks(_rnn_backward_rows, _rnn_backward_blocks, N, dHs, Hs, WT, mask, act, dA, dh0)
     return dA, dh0
+
+
+@njit(**_serial)
+def rnn_step(x, U, W, b, h, act):
+    """One time step for every sequence, the state updated in place (step-by-step
+    inference): h <- act(x U + b + h W).
+
+    x (N, D), U (D, H), W (H, H), b (H,), h (N, H): h_{t-1} in, h_t out.
+    Both products go to BLAS; the rest is one fused loop."""
+    a = np.dot(x, U)                          # (N, H) input projections
+    hw = np.dot(h, W)                         # (N, H), taken before h is overwritten
+    for k in range(x.shape[0]):
+        for j in range(a.shape[1]):
+            a[k, j] = (a[k, j] + b[j]) + hw[k, j]   # the order of rnn_forward: (x U + b) + h W
+        activate_(a[k], h[k], act)
