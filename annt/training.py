@@ -103,15 +103,30 @@ class NetworkTraining:
         out = net.layers[-1].forward(z) if self.fused else z
         return loss, out
 
-    def _diverged(self, loss, where):
+    def _check_diverged(self, loss, where):
+        """Raise TrainingDiverged when the loss or a gradient is NaN or infinite."""
+        if np.isfinite(loss):
+            bad = next((name for (name, _, _), g in zip(self.network.parameters(), self._grads)
+                        if not np.isfinite(g).all()), None)
+            if bad is None:
+                return
+            what = f"the gradient of {bad} became non-finite (the loss was {loss:.4g})"
+        else:
+            what = f"the loss became {loss}"
         lr = getattr(self.optimizer, "lr", "?")
         raise TrainingDiverged(
-            f"training diverged: the loss became {loss} at {where}. Try a lower learning "
+            f"training diverged: {what} at {where}. Try a lower learning "
             f"rate (now {lr}) or gradient clipping (clip_norm=... on the optimizer), and "
             f"check the inputs' scale")
 
     def _step(self, X, Y, mask, where):
-        """forward, backward and update on one batch; returns (loss, output)."""
+        """forward, backward and update on one batch; returns (loss, output).
+        NumPy's overflow warnings are silenced: a diverging run is detected from the
+        loss and the gradients and stopped with TrainingDiverged instead."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step_unchecked(X, Y, mask, where)
+
+    def _step_unchecked(self, X, Y, mask, where):
         if self.bptt_steps is not None and X.ndim == 3 and X.shape[1] > self.bptt_steps:
             return self._truncated_step(X, Y, mask, where)
         states = self.states if self.stateful else None
@@ -120,8 +135,7 @@ class NetworkTraining:
                              f"sequences, but this batch has {X.shape[0]}; keep the batch "
                              f"size fixed or call reset_state()")
         loss, out = self.forward_backward(X, Y, mask, states)
-        if not np.isfinite(loss):
-            self._diverged(loss, where)
+        self._check_diverged(loss, where)
         self.optimizer.step(self._params, self._grads)
         if self.stateful:
             self.states = [_nested_tuple(s) for s in self.network.final_states]
@@ -146,8 +160,7 @@ class NetworkTraining:
                 outs.append(out)
                 continue
             loss, out = self.forward_backward(X[:, s:s + k], Y[:, s:s + k], m, states)
-            if not np.isfinite(loss):
-                self._diverged(loss, f"{where}, steps {s}-{min(s + k, T) - 1}")
+            self._check_diverged(loss, f"{where}, steps {s}-{min(s + k, T) - 1}")
             self.optimizer.step(self._params, self._grads)
             states = [_nested_tuple(st) for st in self.network.final_states]
             total += loss * w

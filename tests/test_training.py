@@ -1,5 +1,7 @@
 """Training: learning, masks, truncated BPTT, stateful training, fit/evaluate and errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -601,6 +603,41 @@ def test_divergence_raises_training_diverged():
     assert "epoch 1" in msg and "batch" in msg and "of 4" in msg, msg
     assert "lower learning rate" in msg and "clip" in msg, msg
     assert isinstance(info.value, FloatingPointError)
+
+
+def test_divergence_prints_no_numpy_warnings():
+    # The overflow on the way to divergence is reported by TrainingDiverged alone.
+    rng = np.random.default_rng(50)
+    X = rng.standard_normal((40, 6, 2)).astype(np.float32)
+    Y = (rng.standard_normal((40, 6, 1)) * 1000).astype(np.float32)
+    annt.set_seed(0)
+    trainer = NetworkTraining(Network([RNN(2, 8), Dense(8, 1)]), MSE(), SGD(1e6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(annt.TrainingDiverged):
+            trainer.fit(X, Y, epochs=5, batch_size=10, verbose=False)
+
+
+def test_non_finite_gradient_stops_training_in_its_batch():
+    annt.set_seed(0)
+    net = Network([RNN(2, 4), Dense(4, 1)])
+    trainer = NetworkTraining(net, MSE(), SGD(0.1))
+    X = np.ones((3, 5, 2), np.float32)
+    Y = np.zeros((3, 5, 1), np.float32)
+    dense = net.layers[1]
+    backward = dense.backward
+
+    def poisoned(dy, *args, **kwargs):       # a finite loss, an infinite gradient
+        out = backward(dy, *args, **kwargs)
+        dense.grads["W"][0, 0] = np.inf
+        return out
+
+    dense.backward = poisoned
+    before = [p.copy() for _, p, _ in net.parameters()]
+    with pytest.raises(annt.TrainingDiverged, match="gradient of 1.Dense.W"):
+        trainer.train_batch(X, Y)
+    for b, (_, p, _) in zip(before, net.parameters()):
+        np.testing.assert_array_equal(b, p)   # no update was applied
 
 
 @pytest.mark.parametrize("where", ["X_nan", "X_inf", "Y_nan", "Y_inf"])
