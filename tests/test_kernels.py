@@ -431,3 +431,69 @@ def test_all_finite_kernel(dtype):
         assert not K.all_finite(y) and not R.all_finite(y)
     big = np.full((1, 4), np.finfo(dtype).max, dtype)    # large, but finite
     assert K.all_finite(big) and R.all_finite(big)
+
+
+# --------------------------------------------------------------------------- #
+# a gradient that fades over a long sequence: flushed, never subnormal
+# --------------------------------------------------------------------------- #
+def _no_subnormals(arrays, dtype, what):
+    tiny = np.finfo(dtype).tiny                    # the smallest normal number
+    for i, a in enumerate(arrays):
+        sub = (a != 0) & (np.abs(a) < tiny)
+        assert not sub.any(), f"{what}[{i}]: {int(sub.sum())} subnormal numbers"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru-before", "gru-after", "jordan"])
+def test_fading_gradient_has_no_subnormal_numbers(dtype, cell):
+    # Many-to-one over a long sequence with small recurrent weights: the gradient
+    # of the last step shrinks by a large factor per step back in time and, without
+    # flushing, crosses the subnormal range (100x slower arithmetic) on its way to 0.
+    # The kernels flush it instead, and still agree with the reference.
+    rng = np.random.default_rng(7)
+    N = 3
+    long_T = 400 if dtype == np.float32 else 1600   # float64 needs more steps to get there
+    mask = np.ones((N, long_T), dtype)
+    dHs = np.zeros((N, long_T, H), dtype)
+    dHs[:, -1] = 1.0
+    if cell == "rnn":
+        xw = c(rng.normal(0, 0.5, (N, long_T, H)), dtype)
+        W = c(0.05 * weights(rng, H, H), dtype)
+        Hs = R.rnn_forward(xw, W, np.zeros((N, H), dtype), mask, TANH)
+        out = K.rnn_backward(dHs, Hs, c(W.T, dtype), mask, TANH)
+        ref = R.rnn_backward(dHs, Hs, W, mask, TANH)
+    elif cell == "lstm":
+        xw = c(rng.normal(0, 0.5, (N, long_T, 4 * H)), dtype)
+        xw[:, :, H:2 * H] = -6                          # forget gates nearly closed
+        W = c(0.05 * weights(rng, H, 4 * H), dtype)
+        z = np.zeros((N, H), dtype)
+        _, Cs, Gs = R.lstm_forward(xw, W, z, z, mask)
+        out = K.lstm_backward(dHs, z, Cs, Gs, z, c(W.T, dtype), mask)
+        ref = R.lstm_backward(dHs, z, Cs, Gs, z, W, mask)
+    elif cell.startswith("gru"):
+        reset_after = cell.endswith("after")
+        xw = c(rng.normal(0, 0.5, (N, long_T, 3 * H)), dtype)
+        xw[:, :, :H] = 6                                # update gates open: h forgets fast
+        W = c(0.05 * weights(rng, H, 3 * H), dtype)
+        b_hn = np.zeros(H, dtype)
+        z = np.zeros((N, H), dtype)
+        Hs, Gs, Q = R.gru_forward(xw, W, b_hn, z, mask, reset_after)
+        out = K.gru_backward(dHs, Hs, z, Gs, Q, c(W.T, dtype), mask, reset_after)
+        ref = R.gru_backward(dHs, Hs, z, Gs, Q, W, mask, reset_after)
+    else:
+        O = 3
+        xw = c(rng.normal(0, 0.5, (N, long_T, H)), dtype)
+        W = c(0.05 * weights(rng, O, H), dtype)
+        V = c(0.05 * weights(rng, H, O), dtype)
+        cb = np.zeros(O, dtype)
+        y0 = np.zeros((N, O), dtype)
+        Hs, Ys = R.jordan_forward(xw, W, V, cb, y0, mask, TANH, TANH)
+        dYs = np.zeros((N, long_T, O), dtype)
+        dYs[:, -1] = 1.0
+        out = K.jordan_backward(dYs, Hs, Ys, c(W.T, dtype), c(V.T, dtype), mask, TANH, TANH)
+        ref = R.jordan_backward(dYs, Hs, Ys, W, V, mask, TANH, TANH)
+    assert_close(out, ref, dtype, f"{cell} backward")
+    _no_subnormals(out, dtype, f"{cell} backward")
+    # the reference, which does not flush, does reach the subnormal range here
+    tiny = np.finfo(dtype).tiny
+    assert any(((r != 0) & (np.abs(r) < tiny)).any() for r in ref), "test too easy"

@@ -6,6 +6,12 @@ uses; largest error about 3e-7 on the whole line). Numba has no vectorised
 ``tanh`` on this machine, while the rational form is plain arithmetic that LLVM
 vectorises: about four times faster. ``sigmoid_`` is written through ``tanh_``
 so it never overflows.
+
+``flush_`` sets gradients too small to matter to zero. A gradient that fades
+away over many steps (a target only at the end of a long sequence) otherwise
+passes through the *subnormal* numbers (below about 1e-38 in float32), on
+which the CPU is a hundred times slower: the backward pass of a GRU over 500
+steps took eight times as long.
 """
 import math
 
@@ -67,6 +73,41 @@ def _sigmoid_overload(x):
     return sigmoid_impl
 
 
+def flush_(x):
+    """x, or 0 when |x| is below FLUSH_BELOW of its precision (pure-Python fallback)."""
+    return x if abs(x) >= FLUSH_BELOW[64] else 0.0
+
+
+# Far above the subnormal range (float32 from 1.2e-38, float64 from 2.2e-308), so
+# that products of flushed numbers with gate derivatives and weights stay normal;
+# far below any gradient that can change a weight (float32 keeps 7 digits).
+FLUSH_BELOW = {32: 1e-30, 64: 1e-280}
+
+
+@overload(flush_, inline="always")
+def _flush_overload(x):
+    # Branch-free (x times 1 or 0): the loops stay vectorisable, and an inlined
+    # conditional expression would trip a Numba IR warning.
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        tiny32 = np.float32(FLUSH_BELOW[32])
+
+        def flush32(x):
+            return x * np.float32(abs(x) >= tiny32)
+        return flush32
+    tiny64 = FLUSH_BELOW[64]
+
+    def flush64(x):
+        return x * np.float64(abs(x) >= tiny64)
+    return flush64
+
+
+@njit(inline="always")
+def flush_vec_(v):
+    """flush_ on every element of the vector v, in place."""
+    for j in range(v.shape[0]):
+        v[j] = flush_(v[j])
+
+
 @njit(inline="always")
 def activate_(a, out, code):
     """out[:] = act(a[:]) for an activation code (the branch sits outside the loop)."""
@@ -126,9 +167,10 @@ def add_vec_matT_(out, v, MT, row0):
 
 @njit(inline="always")
 def carry_back_(dh, back, mask, b0, t):
-    """dh[k] = back[k] (the gradient carried to step t-1) for each sequence k of
-    the block whose step t is real; over padding dh passes through unchanged."""
+    """dh[k] = back[k] (the gradient carried to step t-1, flushed) for each
+    sequence k of the block whose step t is real; over padding dh passes through
+    unchanged."""
     for k in range(dh.shape[0]):
         if mask[b0 + k, t] != 0:
             for j in range(dh.shape[1]):
-                dh[k, j] = back[k, j]
+                dh[k, j] = flush_(back[k, j])

@@ -12,7 +12,7 @@ of all steps were computed before, in one big product (``xw``).
 import numpy as np
 from numba import njit, prange
 
-from ._math import sigmoid_, tanh_
+from ._math import flush_, sigmoid_, tanh_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -119,17 +119,18 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
             dax = dAx[b, t]
             for j in range(H):
                 z, r, n = g[j], g[H + j], g[2 * H + j]
-                dz = dh[i, j] * (n - h_prev[j]) * z * (one - z)
-                dn = dh[i, j] * z * (one - n * n)
+                # flush_: no subnormal numbers in a fading gradient (see _math)
+                dz = flush_(dh[i, j] * (n - h_prev[j]) * z * (one - z))
+                dn = flush_(dh[i, j] * z * (one - n * n))
                 dax[j] = dz
                 dax[2 * H + j] = dn
                 da_zr[i, j] = dz
                 dh_prev[i, j] = dh[i, j] * (one - z)
                 if reset_after:                 # dr = dn * q, dq = dn * r
-                    dr = dn * q[j] * r * (one - r)
+                    dr = flush_(dn * q[j] * r * (one - r))
                     dax[H + j] = dr
                     da_zr[i, H + j] = dr
-                    da_n[i, j] = dn * r
+                    da_n[i, j] = flush_(dn * r)
                 else:
                     da_n[i, j] = dn
         if reset_after:
@@ -145,7 +146,7 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
                 dax = dAx[b, t]
                 for j in range(H):
                     r = g[H + j]                # q = r * h_prev
-                    dr = dq[i, j] * h_prev[j] * r * (one - r)
+                    dr = flush_(dq[i, j] * h_prev[j] * r * (one - r))
                     dax[H + j] = dr
                     da_zr[i, H + j] = dr
                     dh_prev[i, j] += dq[i, j] * r
@@ -164,7 +165,7 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
         for i in range(nb):
             if mask[b0 + i, t] != 0:
                 for j in range(H):
-                    dh[i, j] = dh_prev[i, j] + back[i, j]
+                    dh[i, j] = flush_(dh_prev[i, j] + back[i, j])
     for i in range(nb):
         dh0[b0 + i] = dh[i]
 

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit, prange
 
-from ._math import activate_, add_vec_mat_, add_vec_matT_, times_activation_grad_
+from ._math import activate_, add_vec_matT_, add_vec_mat_, flush_vec_, times_activation_grad_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -63,9 +63,11 @@ def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0
                 day = dAy[b, t]
                 day[:] = dy
                 times_activation_grad_(day, Ys[b, t], out_act)
+                flush_vec_(day)           # no subnormal numbers (see _math.flush_)
                 dah = dAh[b, t]
                 add_vec_matT_(dah, day, VT, 0)
                 times_activation_grad_(dah, Hs[b, t], act)
+                flush_vec_(dah)
                 dy[:] = 0
                 add_vec_matT_(dy, dah, WT, 0)
         dy0[b] = dy

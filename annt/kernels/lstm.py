@@ -5,7 +5,7 @@ matrix product per step for the whole block, the gate math fused (see ``gru``)."
 import numpy as np
 from numba import njit, prange
 
-from ._math import carry_back_, sigmoid_, tanh_
+from ._math import carry_back_, flush_, sigmoid_, tanh_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -85,11 +85,12 @@ def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
                 i, f, g, o = g_[j], g_[H + j], g_[2 * H + j], g_[3 * H + j]
                 tc = tanh_(c[j])
                 dcj = dc[k, j] + dh[k, j] * o * (one - tc * tc)
-                da[k, j] = dcj * g * i * (one - i)
-                da[k, H + j] = dcj * c_prev[j] * f * (one - f)
-                da[k, 2 * H + j] = dcj * i * (one - g * g)
-                da[k, 3 * H + j] = dh[k, j] * tc * o * (one - o)
-                dc[k, j] = dcj * f
+                # flush_: no subnormal numbers in a fading gradient (see _math)
+                da[k, j] = flush_(dcj * g * i * (one - i))
+                da[k, H + j] = flush_(dcj * c_prev[j] * f * (one - f))
+                da[k, 2 * H + j] = flush_(dcj * i * (one - g * g))
+                da[k, 3 * H + j] = flush_(dh[k, j] * tc * o * (one - o))
+                dc[k, j] = flush_(dcj * f)
             for j in range(G):
                 dak[j] = da[k, j]
         np.dot(da, WT, back)              # dh_{t-1} = da W^T, the whole block at once

@@ -7,7 +7,7 @@ before the time loop (see ``gru`` and ``_parallel``)."""
 import numpy as np
 from numba import njit, prange
 
-from ._math import activate_, carry_back_, times_activation_grad_
+from ._math import activate_, carry_back_, flush_vec_, times_activation_grad_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
@@ -63,6 +63,7 @@ def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
                 for j in range(H):
                     da[k, j] = dh[k, j]
                 times_activation_grad_(da[k], Hs[b, t], act)
+                flush_vec_(da[k])         # no subnormal numbers (see _math.flush_)
                 dA[b, t] = da[k]
             else:                         # padding: nothing flows into this step
                 for j in range(H):
