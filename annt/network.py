@@ -105,7 +105,11 @@ class Network:
     # -- passes -------------------------------------------------------------
     @single_blas
     def forward(self, X, states=None, mask=None, training=False, upto=None):
-        """Run layers[:upto] (all by default); returns the last one's output."""
+        """Run layers[:upto] (all by default); returns the last one's output.
+
+        Shapes are checked by every layer; the values are not (a scan for NaN/inf
+        would cost as much as a small layer): NetworkTraining and
+        NetworkInference reject non-finite data before they call this."""
         layers = self.layers if upto is None else self.layers[:upto]
         n_rec = sum(layer.is_recurrent for layer in layers)
         if states is None:
