@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit, prange
 
-from ._math import activate_, add_vec_matT_, add_vec_mat_, flush_vec_, times_activation_grad_
+from ._math import activate_, add_vec_mat_, add_vec_matT_, flush_vec_, times_activation_grad_
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy")
