@@ -5,6 +5,10 @@
 #   make book      build the HTML book into _build/html (warnings are errors)
 #   make test      the whole test suite: unit tests, nbval on the notebooks,
 #                  the book build and the browser test of every page
+#   make test-portable  nbval on the notebooks again, under foreign numerics
+#                  (another BLAS kernel, no AVX2 in NumPy, generic Numba code,
+#                  one thread): the stored outputs must not depend on the CPU
+#   make lock      rewrite constraints.txt from the packages installed now
 #   make clean     remove build output and vendored assets
 #
 # Needs python3 (3.10+), node + npm; the browser test needs Debian's chromium
@@ -31,19 +35,28 @@ ifneq ($(wildcard ../shared/data),)
 export ANNT_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help setup vendor execute book test clean
+.PHONY: help setup vendor execute book test test-portable nbval lock clean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- setup ------------------------------------------------------------------
 setup: $(SETUP_STAMP) $(NPM_STAMP) vendor
 
 # (Re)install Python packages when requirements change; creates the venv if missing.
-$(SETUP_STAMP): requirements.txt pyproject.toml
+# constraints.txt pins the exact versions that produced the stored outputs
+# (requirements.txt keeps ranges, for people who use the library on its own).
+$(SETUP_STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	@touch $@
+
+# Pin what is installed now (after changing requirements.txt: make setup, then make lock).
+lock: $(SETUP_STAMP)
+	{ echo "# Exact versions the stored notebook outputs were produced and tested with."; \
+	  echo "# make setup installs requirements.txt under these constraints; make lock rewrites this file."; \
+	  $(PY) -m pip freeze --exclude-editable --all | grep -v -E '^(pip|setuptools|wheel)=='; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 # npm packages pinned in package-lock.json (MathJax, Jupyter widgets embed bundle).
 $(NPM_STAMP): package.json package-lock.json
@@ -63,10 +76,36 @@ book: setup
 	$(JUPYTER_BOOK) build . -W -n --keep-going
 
 # --- tests ------------------------------------------------------------------
+NBVAL := -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	    --nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg
+
 test: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
-	    --nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg \
-	    $(PYTEST_ARGS) tests book
+	$(PY) $(NBVAL) $(PYTEST_ARGS) tests book
+
+# Foreign numerics: what a reader's computer may do differently from the one
+# that stored the outputs. OpenBLAS takes an older CPU's kernels, NumPy drops
+# its AVX2/AVX-512 loops, Numba compiles for a generic CPU (no FMA, narrower
+# vectors) into a cache of its own, and everything runs on one thread.
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+PORTABLE_BLAS := Sandybridge
+else ifeq ($(ARCH),aarch64)
+PORTABLE_BLAS := ARMV8
+endif
+PORTABLE_CACHE ?= $(abspath _build/numba-portable-cache)
+PORTABLE_ENV := $(if $(PORTABLE_BLAS),OPENBLAS_CORETYPE=$(PORTABLE_BLAS)) \
+	NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512_SKX AVX2 FMA3" \
+	NUMBA_CPU_NAME=generic NUMBA_NUM_THREADS=1 NUMBA_CACHE_DIR=$(PORTABLE_CACHE) \
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+test-portable: setup
+	rm -rf $(PORTABLE_CACHE)
+	env $(PORTABLE_ENV) $(PY) $(NBVAL) $(PYTEST_ARGS) $(or $(NB),book)
+	rm -rf $(PORTABLE_CACHE)
+
+# nbval on some notebooks only, as make test runs it: make nbval NB=book/lstm.ipynb
+nbval: setup
+	$(PY) $(NBVAL) $(PYTEST_ARGS) $(or $(NB),book)
 
 # --- clean ------------------------------------------------------------------
 clean:

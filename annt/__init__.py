@@ -30,8 +30,8 @@ from .costs import MSE, BinaryCrossEntropy, CrossEntropy  # noqa: E402
 from .encoding import argmax, one_hot, pad_sequences, sliding_windows  # noqa: E402
 from .errors import (AnntError, DataUnavailableError, InputValueError, ModelFileError,  # noqa: E402
                      ShapeError, TrainingDiverged)
-from .gradcheck import check_cost, check_layer, check_network, numerical_gradient, \
-    relative_error  # noqa: E402
+from .gradcheck import assert_below, assert_close, check_cost, check_layer, check_network, \
+    max_abs_difference, numerical_gradient, relative_error  # noqa: E402
 from .inference import NetworkInference, sample_from_probabilities, softmax  # noqa: E402
 from ._threads import blas_single_thread  # noqa: E402
 from .io import load, save  # noqa: E402

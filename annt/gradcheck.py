@@ -157,3 +157,76 @@ def check_cost(cost, y, t, mask=None, eps=1e-6):
     y = np.array(y, dtype=np.float64)
     _, g = cost.loss_and_grad(y, t, mask)
     return relative_error(g, numerical_gradient(lambda: cost.loss(y, t, mask), y, eps))
+
+
+# --------------------------------------------------------------------------
+# Verdicts that read the same on every machine
+# --------------------------------------------------------------------------
+# A relative error of 3.9e-10 on one CPU is 3.6e-10 on another: the digits
+# below the check's tolerance are rounding noise (which BLAS kernel, which SIMD
+# width, whether a multiply-add was fused). The book prints what was checked,
+# a bound, and fails loudly when it does not hold.
+
+def format_bound(bound):
+    """``1e-12`` for 1e-12, ``5e-7`` for 5e-7: a tolerance as people write it."""
+    bound = float(bound)
+    if not np.isfinite(bound) or bound <= 0:
+        raise ValueError(f"a bound must be a positive finite number, got {bound!r}")
+    mantissa, exponent = f"{bound:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def max_abs_difference(a, b):
+    """max |a - b| over all elements, as a float (NaN when either holds NaN)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}")
+    if a.size == 0:
+        return 0.0
+    diff = np.abs(a - b)
+    return float(np.nan) if np.isnan(diff).any() else float(diff.max())
+
+
+def assert_below(errors, bound, what="relative error", label=None):
+    """Check that an error (a number, or ``{name: number}``) is below ``bound``
+    and print one line that holds on every machine::
+
+        relative error < 1e-7: dU, dW, db        # errors = {"dU": ..., ...}
+        LSTM step: relative error < 1e-7         # errors = 3.1e-10, label="LSTM step"
+
+    Raises ``AssertionError`` naming the values that are not below the bound
+    (NaN never passes). Returns the printed line."""
+    if isinstance(errors, dict):
+        items = [(str(name), float(value)) for name, value in errors.items()]
+        if not items:
+            raise ValueError("assert_below: no errors to check")
+    else:
+        items = [(label, float(errors))]
+    text = format_bound(bound)
+    bad = [(name, value) for name, value in items if not value < bound]
+    if bad:
+        listed = ", ".join(f"{name} {value:.3g}" if name else f"{value:.3g}"
+                           for name, value in bad)
+        raise AssertionError(f"{what} not below {text}: {listed}")
+    if isinstance(errors, dict):
+        line = f"{what} < {text}: " + ", ".join(name for name, _ in items)
+        if label:
+            line = f"{label}: {line}"
+    else:
+        line = f"{label}: {what} < {text}" if label else f"{what} < {text}"
+    print(line)
+    return line
+
+
+def assert_close(actual, expected=None, bound=1e-12, label=None):
+    """``assert_below`` for arrays: ``assert_close(a, b)`` prints
+    ``max |difference| < 1e-12``; ``assert_close({"dU": (a, b), ...})`` checks
+    every pair and prints ``max |difference| < 1e-12: dU, ...``."""
+    if isinstance(actual, dict):
+        if expected is not None:
+            raise TypeError("assert_close: give a dict of (actual, expected) pairs or two arrays")
+        errors = {name: max_abs_difference(a, b) for name, (a, b) in actual.items()}
+    else:
+        errors = max_abs_difference(actual, expected)
+    return assert_below(errors, bound, what="max |difference|", label=label)
