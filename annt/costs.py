@@ -9,7 +9,7 @@ the loss and dL/dy.
 """
 import numpy as np
 
-from .errors import ShapeError
+from .errors import InputValueError, ShapeError
 from .layers import Sigmoid, Softmax
 
 
@@ -34,12 +34,20 @@ class Cost:
     that layer's input)."""
     fuses_with = None
 
+    def check_targets(self, t, shape):
+        """Raise ShapeError or InputValueError unless ``t`` holds valid targets for
+        predictions of ``shape`` (here: the same shape). Training checks the whole
+        data set with it before it starts; a cost of your own that takes targets of
+        another shape overrides it."""
+        t = np.asarray(t)
+        if t.shape != tuple(shape):
+            raise ShapeError(f"{type(self).__name__}: expected targets of shape {tuple(shape)} "
+                             f"(the network's output), got {t.shape}")
+
     def _check(self, y, t):
         y = np.asarray(y)
         t = np.asarray(t)
-        if t.shape != y.shape:
-            raise ShapeError(f"{type(self).__name__}: expected targets of shape {y.shape} "
-                             f"(the network's output), got {t.shape}")
+        self.check_targets(t, y.shape)
         return y, t.astype(y.dtype)
 
     def loss(self, y, t, mask=None):
@@ -76,20 +84,32 @@ class CrossEntropy(Cost):
     """
     fuses_with = Softmax
 
-    def _targets(self, z, t):
+    def check_targets(self, t, shape):
+        """Class indices in [0, K) of shape ``shape[:-1]``, or one-hot codes or
+        probabilities (>= 0) of ``shape``."""
         t = np.asarray(t)
-        if t.shape == z.shape[:-1] and t.dtype.kind in "iu":
-            K = z.shape[-1]
+        shape = tuple(shape)
+        if t.shape == shape[:-1] and t.dtype.kind in "iu":
+            K = shape[-1]
             if t.size and (t.min() < 0 or t.max() >= K):
                 raise ValueError(f"class indices must be in [0, {K}), got values from "
                                  f"{t.min()} to {t.max()}")
+        elif t.shape != shape:
+            raise ShapeError(f"CrossEntropy: expected one-hot targets of shape {shape} or "
+                             f"integer class indices of shape {shape[:-1]}, got {t.shape} "
+                             f"({t.dtype})")
+        elif t.size and t.min() < 0:
+            raise InputValueError(f"CrossEntropy: targets must be one-hot codes or "
+                                  f"probabilities (>= 0), found {int((t < 0).sum())} negative "
+                                  f"value(s), the smallest {t.min()}")
+
+    def _targets(self, z, t):
+        t = np.asarray(t)
+        self.check_targets(t, z.shape)
+        if t.shape == z.shape[:-1] and t.dtype.kind in "iu":
             onehot = np.zeros(z.shape, z.dtype)
             np.put_along_axis(onehot, t[..., None], 1, axis=-1)
             return onehot
-        if t.shape != z.shape:
-            raise ShapeError(f"CrossEntropy: expected one-hot targets of shape {z.shape} or "
-                             f"integer class indices of shape {z.shape[:-1]}, got {t.shape} "
-                             f"({t.dtype})")
         return t.astype(z.dtype)
 
     def loss_and_grad(self, z, t, mask=None):
@@ -114,6 +134,15 @@ class BinaryCrossEntropy(Cost):
     Fused with a final :class:`~annt.layers.Sigmoid` layer during training.
     """
     fuses_with = Sigmoid
+
+    def check_targets(self, t, shape):
+        """Targets of ``shape``, each between 0 and 1."""
+        super().check_targets(t, shape)
+        t = np.asarray(t)
+        if t.size and (t.min() < 0 or t.max() > 1):
+            raise InputValueError(f"BinaryCrossEntropy: targets must be between 0 and 1 (the "
+                                  f"probability of the positive class), found values from "
+                                  f"{t.min()} to {t.max()}")
 
     def loss_and_grad(self, z, t, mask=None):
         z, t = self._check(z, t)

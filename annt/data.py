@@ -13,7 +13,10 @@ Where files are looked for, in this order (the first hit is used):
 4. a download from a public mirror into the cache. The file is written to a
    temporary file next to its final place and renamed with ``os.replace``
    only once it has been verified, so an interrupted download never leaves a
-   partial file behind.
+   partial file behind. A process killed during a download cannot remove its
+   temporary file; annt removes such files from the cache when they have not
+   changed for an hour (a running download writes to its own at least every
+   30 seconds, or fails).
 
 Every file is verified (size and md5 of the decompressed bytes) each time it
 is loaded. A file found in places 1-2 that fails verification is an error
@@ -25,10 +28,12 @@ Nothing is cached besides the downloaded files themselves.
 """
 import gzip
 import hashlib
+import math
 import os
 import struct
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -162,11 +167,16 @@ TINY_SHAKESPEARE_URLS = [
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _TIMEOUT = 30.0
 _CHUNK = 1 << 20
+_STALE_AFTER = 3600.0   # seconds without a change after which a temporary download is dead
 _urlopen = urllib.request.urlopen  # tests replace this to stay off the network
 
 
 class _BadFile(Exception):
     """A file exists but its content is not what was expected."""
+
+
+class _Unreadable(_BadFile):
+    """A file exists but cannot be read (permissions, a folder in its place, ...)."""
 
 
 def _env_dir(var):
@@ -202,7 +212,11 @@ def _verify(path, res, label=None, gz=None):
     decompressed only if it starts with the gzip magic bytes.
     """
     label = label or str(path)
-    raw = Path(path).read_bytes()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise _Unreadable(f"{label} cannot be read ({type(e).__name__}: "
+                          f"{e.strerror or e})") from None
     if gz is None:
         gz = True if str(path).endswith(".gz") else raw[:2] == b"\x1f\x8b"
     if gz:
@@ -224,10 +238,34 @@ def _verify(path, res, label=None, gz=None):
     return data
 
 
+def _temporary_prefix(dest):
+    return f".{dest.name}."
+
+
+def _remove_stale_downloads(dest):
+    """Remove the temporary files of downloads of ``dest`` that were killed: those
+    unchanged for ``_STALE_AFTER`` seconds (a running download's is younger)."""
+    try:
+        names = os.listdir(dest.parent)
+    except OSError:
+        return
+    prefix = _temporary_prefix(dest)
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            path = dest.parent / name
+            try:
+                if time.time() - path.stat().st_mtime > _STALE_AFTER:
+                    path.unlink()
+                    print(f"annt: removed {path}, left by a download that was interrupted",
+                          file=sys.stderr)
+            except OSError:
+                pass
+
+
 def _download(url, dest, res):
     """Download ``url`` to ``dest`` atomically; return the verified content."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(dest), suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             req = urllib.request.Request(url, headers={"User-Agent": "annt-book data loader"})
@@ -267,9 +305,14 @@ def _obtain(res, data_dir, urls, what):
     for folder, origin in user_dirs:
         for fname in _variants(res):
             path = folder / fname
-            if path.is_file():
+            if _is_file(path, what, origin):
                 try:
                     return _verify(path, res)
+                except _Unreadable as e:
+                    raise DataUnavailableError(
+                        f"{what}: the file found via {origin} cannot be used: {e}. Make it "
+                        f"readable or remove it (annt then looks further and downloads it "
+                        f"if it can)") from None
                 except _BadFile as e:
                     raise DataUnavailableError(
                         f"{what}: the file found via {origin} is not the expected one: {e}. "
@@ -281,9 +324,10 @@ def _obtain(res, data_dir, urls, what):
     # 3. the user cache
     cache = _cache_root() / res.subdir
     dest = cache / res.name
+    _remove_stale_downloads(dest)
     for fname in _variants(res):
         path = cache / fname
-        if path.is_file():
+        if _is_file(path, what, "the cache"):
             try:
                 return _verify(path, res)
             except _BadFile as e:
@@ -315,6 +359,16 @@ def _obtain(res, data_dir, urls, what):
         + f".\nTo fix: set ANNT_DATA_DIR to a folder whose {res.subdir}/ subfolder holds "
         f"{res.name} (for example ANNT_DATA_DIR=../shared/data from the project root), "
         f"pass data_dir=..., or connect to the internet so annt can download it into {cache}.")
+
+
+def _is_file(path, what, origin):
+    """``path.is_file()``, or DataUnavailableError when its folder cannot be searched."""
+    try:
+        return path.is_file()
+    except OSError as e:
+        raise DataUnavailableError(
+            f"{what}: cannot look for {path} (via {origin}): {type(e).__name__}: "
+            f"{e.strerror or e}. Make the folder readable, or point annt elsewhere") from None
 
 
 # --------------------------------------------------------------------------
@@ -355,7 +409,7 @@ def parse_idx(buf, source="IDX data"):
         raise DataUnavailableError(f"{source}: truncated IDX header ({len(buf)} bytes, "
                                    f"{header} needed for {ndim} dimensions)")
     dims = struct.unpack(f">{ndim}I", buf[4:header])
-    count = int(np.prod(dims, dtype=np.int64))
+    count = math.prod(dims)            # exact: Python integers do not overflow
     expected = header + count * dtype.itemsize
     if len(buf) != expected:
         raise DataUnavailableError(

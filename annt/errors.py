@@ -23,7 +23,8 @@ class TrainingDiverged(AnntError, FloatingPointError):
 
 
 class ModelFileError(AnntError, OSError):
-    """A model file is missing, truncated, corrupt or not an annt model."""
+    """A model file is missing, truncated, corrupt or not an annt model, or cannot be
+    written where it was asked to go."""
 
 
 class DataUnavailableError(AnntError, OSError):
@@ -40,6 +41,44 @@ def check_finite(array, what):
             f"{what} must be finite, but it holds {n_nan} NaN and {n_inf} infinite "
             f"value(s) (shape {a.shape}); clean or impute the data first")
     return a
+
+
+def real_array(x, dtype, what):
+    """``x`` as an array of ``dtype`` (None: its own); raises InputValueError for complex
+    numbers (whose imaginary part a cast would drop), text and other non-numbers."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        hint = ("; annt computes with real numbers: pass the real part (x.real) or split "
+                "real and imaginary parts into features" if a.dtype.kind == "c" else "")
+        raise InputValueError(f"{what} must hold real numbers, found an array of dtype "
+                              f"{a.dtype} (shape {a.shape}){hint}")
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def check_mask(mask, what="mask"):
+    """Raise InputValueError unless ``mask`` holds only 0 (padding) and 1 (a real step)."""
+    m = np.asarray(mask)
+    if m.dtype.kind not in "biuf":
+        raise InputValueError(f"{what} must hold 0 (padding) and 1 (a real step), found an "
+                              f"array of dtype {m.dtype}")
+    bad = ~((m == 0) | (m == 1))
+    if bad.any():
+        examples = ", ".join(str(v) for v in np.unique(m[bad])[:3])
+        raise InputValueError(f"{what} must hold only 0 (padding) and 1 (a real step), but "
+                              f"{int(bad.sum())} of its {m.size} values are not 0 or 1 "
+                              f"(e.g. {examples})")
+    return m
+
+
+def positive_int(value, what):
+    """``value`` as an int; raises TypeError for a non-integer (2.9, True, "3") and
+    ValueError for an integer below 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be a positive integer, got {value!r} "
+                        f"({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value}")
+    return int(value)
 
 
 def check_not_empty(array, what):

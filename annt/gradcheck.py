@@ -196,7 +196,7 @@ def assert_below(errors, bound, what="relative error", label=None):
         LSTM step: relative error < 1e-7         # errors = 3.1e-10, label="LSTM step"
 
     Raises ``AssertionError`` naming the values that are not below the bound
-    (NaN never passes). Returns the printed line."""
+    (NaN never passes)."""
     if isinstance(errors, dict):
         items = [(str(name), float(value)) for name, value in errors.items()]
         if not items:
@@ -216,7 +216,6 @@ def assert_below(errors, bound, what="relative error", label=None):
     else:
         line = f"{label}: {what} < {text}" if label else f"{what} < {text}"
     print(line)
-    return line
 
 
 def assert_close(actual, expected=None, bound=1e-12, label=None):
@@ -229,4 +228,4 @@ def assert_close(actual, expected=None, bound=1e-12, label=None):
         errors = {name: max_abs_difference(a, b) for name, (a, b) in actual.items()}
     else:
         errors = max_abs_difference(actual, expected)
-    return assert_below(errors, bound, what="max |difference|", label=label)
+    assert_below(errors, bound, what="max |difference|", label=label)

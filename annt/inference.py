@@ -2,7 +2,8 @@
 import numpy as np
 
 from .encoding import one_hot
-from .errors import ShapeError, check_finite, check_not_empty
+from .errors import (InputValueError, ShapeError, check_finite, check_mask, check_not_empty,
+                     positive_int, real_array)
 from .kernels import all_finite
 from .layers import Softmax
 from .random import get_rng
@@ -11,8 +12,22 @@ from ._threads import SMALL_BATCH, blas_single_thread, single_blas
 from .training import _nested_tuple
 
 
+def check_temperature(temperature, zero_allowed=True):
+    """``temperature`` as a float; ValueError unless it is a finite number >= 0
+    (> 0 when not ``zero_allowed``)."""
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(
+            temperature, (int, float, np.integer, np.floating)):
+        raise TypeError(f"temperature must be a number, got {temperature!r}")
+    t = float(temperature)
+    if not np.isfinite(t) or t < 0 or (t == 0 and not zero_allowed):
+        bound = ">= 0 (0 takes the most probable class)" if zero_allowed else "> 0"
+        raise ValueError(f"temperature must be a finite number {bound}, got {temperature}")
+    return t
+
+
 def softmax(z, temperature=1.0):
-    """softmax(z / temperature) over the last axis."""
+    """softmax(z / temperature) over the last axis (temperature finite and > 0)."""
+    temperature = check_temperature(temperature, zero_allowed=False)
     z = np.asarray(z, np.float64) / temperature
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -24,10 +39,12 @@ def sample_from_probabilities(p, temperature=1.0, rng=None):
 
     temperature 1 samples from p itself; below 1 sharpens it
     (p_k^(1/T) renormalised), above 1 flattens it; 0 takes the argmax.
+    p must be finite and >= 0 with some probability in every row (rows need
+    not sum to 1); the temperature a finite number >= 0.
     """
-    p = np.asarray(p, np.float64)
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    temperature = check_temperature(temperature)
+    p = real_array(p, np.float64, "p (probabilities)")
+    _check_probabilities(p)
     if temperature == 0:
         return p.argmax(axis=-1)
     q = softmax(np.log(np.maximum(p, 1e-300)), temperature)
@@ -35,6 +52,20 @@ def sample_from_probabilities(p, temperature=1.0, rng=None):
     u = rng.random(q.shape[:-1] + (1,))
     idx = (np.cumsum(q, axis=-1) < u).sum(axis=-1)
     return np.minimum(idx, q.shape[-1] - 1)
+
+
+def _check_probabilities(p):
+    bad = ~np.isfinite(p) | (p < 0)
+    if bad.any():
+        raise InputValueError(
+            f"p (probabilities) must be finite and >= 0, but it holds {int(np.isnan(p).sum())} "
+            f"NaN, {int(np.isinf(p).sum())} infinite and {int((p < 0).sum())} negative "
+            f"value(s) (shape {p.shape})")
+    empty = p.sum(axis=-1) == 0
+    if p.size and empty.any():
+        raise InputValueError(f"p (probabilities): {int(empty.sum())} row(s) hold no "
+                              f"probability at all (they sum to 0), e.g. row "
+                              f"{tuple(int(i) for i in np.argwhere(empty)[0])}")
 
 
 class NetworkInference:
@@ -82,7 +113,7 @@ class NetworkInference:
         self.states = None
 
     def _input(self, x, ndim, what):
-        x = np.asarray(x, dtype=self.network.dtype)
+        x = real_array(x, self.network.dtype, what)
         check_not_empty(x, what)
         check_finite(x, what)
         single = x.ndim == ndim - 1
@@ -96,10 +127,13 @@ class NetworkInference:
     @single_blas
     def predict(self, X, mask=None, batch_size=1024):
         """Outputs for whole sequences, each started from the zero state."""
+        batch_size = positive_int(batch_size, "batch_size")
         X, single = self._input(X, 3, "X (inputs)")
+        if mask is not None:
+            mask = check_mask(mask)
         outs = []
         for s in range(0, X.shape[0], batch_size):
-            m = None if mask is None else np.asarray(mask)[s:s + batch_size]
+            m = None if mask is None else mask[s:s + batch_size]
             outs.append(self.network.forward(X[s:s + batch_size], None, m, training=False))
         y = np.concatenate(outs, axis=0)
         return y[0] if single else y
@@ -152,7 +186,8 @@ class NetworkInference:
 
     def step(self, x_t):
         """Advance every sequence by one step; returns the outputs (N, K) (or (K,))."""
-        x = np.asarray(x_t, dtype=self.network.dtype)
+        x = (x_t if type(x_t) is np.ndarray and x_t.dtype == self.network.dtype
+             else real_array(x_t, self.network.dtype, "x_t (one time step)"))
         single = x.ndim == 1
         if single:
             x = x[None]
@@ -194,6 +229,7 @@ class NetworkInference:
         """Sample ``steps`` classes after a priming sequence of class indices
         (N, T0) (or (T0,)). Each drawn class is one-hot encoded and fed back.
         Returns the drawn indices (N, steps) (or (steps,))."""
+        temperature = check_temperature(temperature)
         prime = np.asarray(prime)
         if prime.dtype.kind not in "iu":
             raise ShapeError(f"sample expects the priming sequence as class indices, got "

@@ -10,6 +10,13 @@ batches are summed and the metric is ``finish(total / count)``. That makes
 the number of a data set independent of how it is cut into batches (the
 RMSE of a set is not the mean of its batches' RMSEs, and a masked accuracy
 counts positions, not sequences).
+
+Truncated BPTT computes a batch's output chunk by chunk; ``metric.chunks(mask,
+T)`` gives a collector that takes the chunks one at a time (``add``) and
+returns the batch's parts at the end, so that the whole (N, T, K) output is
+never kept: per-position metrics add up their parts, ``last_step_accuracy``
+keeps each sequence's output at its last real step. Only a user's own
+function, which needs the whole output, makes the collector keep it.
 """
 import numpy as np
 
@@ -43,16 +50,21 @@ def accuracy_parts(y, t, mask=None):
     return _masked_sum((pred == lab).astype(np.float64), mask)
 
 
+def last_real_steps(mask, N, T):
+    """The index of each sequence's last real step (T - 1 without a mask or
+    when a sequence has none): (N,)."""
+    if mask is None:
+        return np.full(N, T - 1)
+    m = np.asarray(mask) > 0
+    return T - 1 - np.argmax(m[:, ::-1], axis=1)
+
+
 def last_step_accuracy_parts(y, t, mask=None):
     y = np.asarray(y)
     if y.ndim != 3:
         return accuracy_parts(y, t, None)
     N, T = y.shape[:2]
-    if mask is None:
-        last = np.full(N, T - 1)
-    else:
-        m = np.asarray(mask) > 0
-        last = T - 1 - np.argmax(m[:, ::-1], axis=1)
+    last = last_real_steps(mask, N, T)
     idx = np.arange(N)
     t = np.asarray(t)
     t_last = t[idx, last]
@@ -85,14 +97,80 @@ class Metric:
     def reduce(self, total, count):
         return float(self.finish(total / count)) if count else float("nan")
 
+    def chunks(self, mask, n_steps):
+        """A collector of this metric over the chunks of one batch of ``n_steps``
+        steps (``mask``: the batch's (N, T) mask or None)."""
+        return _PositionParts(self)
+
     def __repr__(self):
         return f"<metric {self.__name__}>"
+
+
+class _LastStepMetric(Metric):
+    def chunks(self, mask, n_steps):
+        return _LastStepParts(mask, n_steps)
+
+
+class _PositionParts:
+    """A per-position metric over chunks: the parts of the chunks add up."""
+
+    def __init__(self, metric):
+        self.metric, self.total, self.count = metric, 0.0, 0.0
+
+    def add(self, y, t, mask, start):
+        """Take the chunk of steps start, start + 1, ...: y (N, k, K), t, mask (N, k) or None."""
+        total, count = self.metric.parts(y, t, mask)
+        self.total += total
+        self.count += count
+
+    def parts(self):
+        return self.total, self.count
+
+
+class _LastStepParts:
+    """last_step_accuracy over chunks: keeps each sequence's output and target at
+    its last real step, (N, K) and (N, ...), whatever the number of steps."""
+
+    def __init__(self, mask, n_steps):
+        self.mask, self.n_steps = mask, n_steps
+        self.last = self.y = self.t = None
+
+    def add(self, y, t, mask, start):
+        t = np.asarray(t)
+        if self.last is None:
+            N = y.shape[0]
+            self.last = last_real_steps(self.mask, N, self.n_steps)
+            self.y = np.empty((N,) + y.shape[2:], y.dtype)
+            self.t = np.empty((N,) + t.shape[2:], t.dtype)
+        rows = np.nonzero((self.last >= start) & (self.last < start + y.shape[1]))[0]
+        self.y[rows] = y[rows, self.last[rows] - start]
+        self.t[rows] = t[rows, self.last[rows] - start]
+
+    def parts(self):
+        return accuracy_parts(self.y, self.t, None)
+
+
+class _WholeOutput:
+    """A metric that needs the whole output (a user's function): keeps every chunk."""
+
+    def __init__(self, metric):
+        self.metric, self.ys, self.ts, self.masks = metric, [], [], []
+
+    def add(self, y, t, mask, start):
+        self.ys.append(y)
+        self.ts.append(np.asarray(t))
+        self.masks.append(mask)
+
+    def parts(self):
+        mask = None if self.masks[0] is None else np.concatenate(self.masks, axis=1)
+        return self.metric.parts(np.concatenate(self.ys, axis=1),
+                                 np.concatenate(self.ts, axis=1), mask)
 
 
 accuracy = Metric("accuracy", accuracy_parts, doc=(
     "Share of positions (that count) where the predicted class is the target: argmax "
     "of y, or y >= 0.5 for a single (sigmoid) output."))
-last_step_accuracy = Metric("last_step_accuracy", last_step_accuracy_parts, doc=(
+last_step_accuracy = _LastStepMetric("last_step_accuracy", last_step_accuracy_parts, doc=(
     "Accuracy of the prediction at each sequence's last real step (the class a "
     "many-to-many network trained with the label at every step assigns to the whole "
     "sequence, as in the ANNT MNIST example)."))
@@ -112,6 +190,9 @@ class _Plain(Metric):
         super().__init__(getattr(f, "__name__", "metric"),
                          lambda y, t, mask=None: (f(y, t, mask) * np.asarray(y).shape[0],
                                                   float(np.asarray(y).shape[0])))
+
+    def chunks(self, mask, n_steps):
+        return _WholeOutput(self)
 
 
 def get_metric(metric):

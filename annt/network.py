@@ -87,6 +87,22 @@ class Network:
     def dtype(self):
         return self.layers[0].dtype
 
+    @property
+    def needs_sequences(self):
+        """True when some layer is recurrent: inputs must then be (batch, time, features)."""
+        return any(layer.is_recurrent for layer in self.layers)
+
+    def output_shape(self, input_shape):
+        """The shape ``forward`` returns for inputs of ``input_shape``, without computing:
+        (N, T, D) -> (N, T, K), or (N, K) after a layer with return_sequences=False."""
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            if layer.is_recurrent and not layer.return_sequences:
+                shape = shape[:1] + shape[2:]
+            if layer.output_size is not None:
+                shape = shape[:-1] + (layer.output_size,)
+        return shape
+
     def parameters(self):
         """List of (name, parameter, gradient), names like ``'0.GRU.W'``."""
         out = []

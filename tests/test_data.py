@@ -227,6 +227,17 @@ def test_parse_idx_corrupt(buf, match):
         parse_idx(buf, "thing.idx")
 
 
+@pytest.mark.parametrize("dims", [(2**31 - 1, 2**31 - 1, 3), (2**31, 2**31, 2**31)])
+def test_parse_idx_huge_sizes_are_reported_exactly(dims):
+    """The byte count used to overflow int64: negative, or 0 (then a raw reshape error)."""
+    buf = struct.pack(">BBBB", 0, 0, 0x08, len(dims)) + struct.pack(f">{len(dims)}I", *dims)
+    with pytest.raises(DataUnavailableError) as info:
+        parse_idx(buf, "huge.idx")
+    expected = 4 + 4 * len(dims) + dims[0] * dims[1] * dims[2]
+    msg = str(info.value)
+    assert f"announces {expected:,} bytes but there are 16" in msg, msg
+
+
 # ------------------------------------------------------------------ MNIST: lookup and download
 
 def test_download_from_local_mirror_with_fallback(no_env, fake_mnist, server, cache_dir, monkeypatch):
@@ -519,3 +530,87 @@ def test_real_tiny_shakespeare(offline):
     assert text.startswith("First Citizen:\nBefore we proceed any further, hear me speak.")
     assert len(set(text)) == 65
     assert offline == []
+
+
+# ------------------------------------------------------------------ files that cannot be used
+
+def test_stale_temporary_downloads_are_removed(no_env, fake_mnist, cache_dir, capsys):
+    """A download killed mid-way cannot remove its temporary file: annt removes it when
+    it has not changed for an hour, and leaves a running download's file alone."""
+    _, _, gz, _ = fake_mnist
+    folder = cache_dir / "mnist"
+    _write(folder, gz)
+    stale = folder / ".t10k-images-idx3-ubyte.gz.k1lled.tmp"
+    running = folder / ".t10k-images-idx3-ubyte.gz.runnng.tmp"
+    other = folder / "notes.tmp"
+    for path in (stale, running, other):
+        path.write_bytes(b"\x1f\x8b partial")
+    two_hours_ago = time.time() - 7200
+    for path in (stale, other):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    load_mnist("test")
+    assert not stale.exists() and running.exists() and other.exists()
+    assert f"removed {stale}" in capsys.readouterr().err
+
+
+def _unreadable(monkeypatch, path, times=None):
+    """Path.read_bytes of ``path`` raises PermissionError (simulated: the tests may run
+    as root, who reads everything), ``times`` times or always."""
+    real = Path.read_bytes
+    left = [times]
+
+    def read_bytes(self):
+        if self == path and left[0] != 0:
+            left[0] = None if left[0] is None else left[0] - 1
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+def test_unreadable_data_file(fake_mnist, tmp_path, monkeypatch, offline):
+    """Used to raise a raw PermissionError."""
+    _, _, gz, _ = fake_mnist
+    env = tmp_path / "env"
+    _write(env / "mnist", gz)
+    monkeypatch.setenv("ANNT_DATA_DIR", str(env))
+    target = env / "mnist" / "t10k-images-idx3-ubyte.gz"
+    _unreadable(monkeypatch, target)
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist("test")
+    msg = str(info.value)
+    for fragment in ("MNIST test-images", "found via $ANNT_DATA_DIR cannot be used", str(target),
+                     "cannot be read (PermissionError: Permission denied)", "Make it readable"):
+        assert fragment in msg, msg
+    assert offline == []
+
+
+def test_folder_that_cannot_be_searched(fake_mnist, tmp_path, monkeypatch):
+    env = tmp_path / "env"
+    monkeypatch.setenv("ANNT_DATA_DIR", str(env))
+    real = Path.is_file
+
+    def is_file(self):
+        if env in self.parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist("test")
+    msg = str(info.value)
+    assert "cannot look for" in msg and "via $ANNT_DATA_DIR" in msg and \
+        "PermissionError: Permission denied" in msg, msg
+
+
+def test_unreadable_cached_file_is_downloaded_again(no_env, fake_mnist, server, cache_dir,
+                                                    monkeypatch, capsys):
+    images, _, gz, _ = fake_mnist
+    _write(cache_dir / "mnist", gz)
+    for name, body in gz.items():
+        server.files[f"/m/{name}"] = body
+    monkeypatch.setattr(data, "MNIST_MIRRORS", [server.base + "/m/"])
+    _unreadable(monkeypatch, cache_dir / "mnist" / "t10k-images-idx3-ubyte.gz", times=1)
+    np.testing.assert_array_equal(load_mnist("test")[0], images)
+    assert "cannot be read (PermissionError" in capsys.readouterr().err
+    assert server.requests == ["/m/t10k-images-idx3-ubyte.gz"]

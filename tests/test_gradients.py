@@ -6,6 +6,8 @@ below 1e-6 in float64. The recurrent layers are checked many-to-many and
 many-to-one, with and without a mask (padding at the end of some sequences),
 and from a random non-zero initial state (whose gradient is then checked too).
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -432,3 +434,45 @@ def test_cost_rejects_a_mask_that_selects_nothing():
     y = np.zeros((2, 3, 4))
     with pytest.raises(ValueError):
         annt.MSE().loss(y, y, np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------------------
+# verdicts printed by the book: a bound, the same on every machine
+# --------------------------------------------------------------------------
+def test_format_bound_writes_tolerances_as_people_do():
+    assert annt.gradcheck.format_bound(1e-12) == "1e-12"
+    assert annt.gradcheck.format_bound(5e-7) == "5e-7"
+    assert annt.gradcheck.format_bound(0.01) == "1e-2"
+    for bad in (0, -1e-6, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            annt.gradcheck.format_bound(bad)
+
+
+def test_assert_below_prints_the_bound_not_the_value(capsys):
+    annt.assert_below({"dU": 3.1e-10, "dW": 2.9e-9}, 1e-7)
+    annt.assert_below(4.2e-11, 1e-7, label="LSTM step")
+    annt.assert_below(0.0, 1e-12, what="max |difference|")
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["relative error < 1e-7: dU, dW", "LSTM step: relative error < 1e-7",
+                   "max |difference| < 1e-12"]
+
+
+@pytest.mark.parametrize("value", [1e-7, 2e-3, float("nan"), float("inf")])
+def test_assert_below_fails_with_the_values(value, capsys):
+    with pytest.raises(AssertionError, match=r"relative error not below 1e-7: dW"):
+        annt.assert_below({"dU": 1e-10, "dW": value}, 1e-7)
+    assert capsys.readouterr().out == ""
+
+
+def test_assert_close_compares_arrays_and_pairs(capsys):
+    a = np.linspace(0, 1, 7)
+    annt.assert_close(a, a + 1e-15)
+    annt.assert_close({"h": (a, a), "c": (a[:3], a[:3] * (1 + 1e-9))}, bound=1e-6, label="LSTM")
+    assert capsys.readouterr().out.splitlines() == [
+        "max |difference| < 1e-12", "LSTM: max |difference| < 1e-6: h, c"]
+    with pytest.raises(AssertionError, match=re.escape("max |difference| not below 1e-12")):
+        annt.assert_close(a, a + 1e-9)
+    with pytest.raises(AssertionError):
+        annt.assert_close(a, np.where(a > 0.5, np.nan, a))
+    with pytest.raises(ValueError, match="shapes"):
+        annt.assert_close(a, a[:3])

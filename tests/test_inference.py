@@ -568,3 +568,74 @@ def test_step_reads_layer_settings_at_each_call():
     net.layers[0].activation = "relu"
     np.testing.assert_allclose(inf.step(X[:, 1]), net.forward(X[:, 1:2], h)[:, -1],
                                atol=1e-5, rtol=0)
+
+
+# --------------------------------------------------------------------------- #
+# bad settings and bad data are refused before anything is computed
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("temperature, error", [
+    (np.nan, ValueError), (np.inf, ValueError), (-0.5, ValueError), (None, TypeError),
+    ("hot", TypeError)])
+def test_impossible_temperatures_are_refused(temperature, error):
+    """temperature=nan used to draw class 0 every time."""
+    net = _softmax_net()
+    inf = NetworkInference(net)
+    inf.step(annt.one_hot(np.array([1, 2]), 5))
+    state = inf.states
+    with pytest.raises(error, match="temperature must be a"):
+        inf.sample(np.array([[0, 1], [2, 3]]), 5, temperature=temperature)
+    for a, b in zip(state, inf.states):                 # refused before the state was reset
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(error, match="temperature must be a"):
+        annt.sample_from_probabilities(np.array([0.5, 0.5]), temperature)
+    with pytest.raises(error, match="temperature must be a"):
+        annt.softmax(np.zeros(3), temperature)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0, got 0"):
+        annt.softmax(np.zeros(3), 0)
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    (np.nan, "1 NaN, 0 infinite and 0 negative"), (np.inf, "0 NaN, 1 infinite and 0 negative"),
+    (-0.2, "0 NaN, 0 infinite and 1 negative")])
+@pytest.mark.parametrize("temperature", [0, 1.0])
+def test_impossible_probabilities_are_refused(bad, fragment, temperature):
+    """NaN probabilities used to give class 0."""
+    p = np.array([[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])
+    p[1, 2] = bad
+    with pytest.raises(annt.InputValueError) as info:
+        annt.sample_from_probabilities(p, temperature, np.random.default_rng(0))
+    msg = str(info.value)
+    assert "p (probabilities) must be finite and >= 0" in msg and fragment in msg, msg
+
+
+def test_a_row_without_probability_is_refused():
+    p = np.array([[0.2, 0.8], [0.0, 0.0]])
+    with pytest.raises(annt.InputValueError, match=r"1 row\(s\) hold no probability .* row \(1,\)"):
+        annt.sample_from_probabilities(p, 1.0)
+    with pytest.raises(annt.InputValueError, match="real numbers"):
+        annt.sample_from_probabilities(p + 0j, 1.0)
+
+
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-2, ValueError),
+                                               (2.5, TypeError)])
+def test_predict_batch_size(batch_size, error):
+    """batch_size 0 used to say "range() arg 3 must not be zero"."""
+    net = make_net("rnn")
+    with pytest.raises(error, match=f"batch_size must be a positive integer, got {batch_size}"):
+        NetworkInference(net).predict(np.zeros((2, 3, D)), batch_size=batch_size)
+
+
+def test_complex_inputs_are_refused():
+    """They used to lose their imaginary part with only a ComplexWarning."""
+    net = make_net("gru")
+    inf = NetworkInference(net)
+    x = np.ones((2, 3, D)) * (1 + 2j)
+    with np.testing.assert_no_warnings():
+        for call, what in [(lambda: inf.predict(x), "X (inputs)"),
+                           (lambda: inf.step(x[:, 0]), "x_t (one time step)"),
+                           (lambda: inf.step(list(x[0, 0])), "x_t (one time step)"),
+                           (lambda: inf.generate(x[..., :3], 2), "prime")]:
+            with pytest.raises(annt.InputValueError) as info:
+                call()
+            msg = str(info.value)
+            assert what in msg and "must hold real numbers" in msg and "complex" in msg, msg

@@ -8,6 +8,11 @@ float64. Masks include steps that are padding for every sequence (in the
 middle and at the end) and a sequence that is padding throughout. Batches of
 1 and of 9 sequences (the latter is split over the threads).
 """
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from numba import njit
@@ -497,3 +502,48 @@ def test_fading_gradient_has_no_subnormal_numbers(dtype, cell):
     # the reference, which does not flush, does reach the subnormal range here
     tiny = np.finfo(dtype).tiny
     assert any(((r != 0) & (np.abs(r) < tiny)).any() for r in ref), "test too easy"
+
+
+# --------------------------------------------------------------------------- #
+# a corrupt Numba cache file
+# --------------------------------------------------------------------------- #
+_CACHE_SCRIPT = """
+import json, warnings
+import numpy as np
+import annt
+from annt.kernels import CorruptCacheWarning, all_finite
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    assert all_finite(np.zeros((2, 3), np.float32))
+print(json.dumps([str(w.message) for w in caught if w.category is CorruptCacheWarning]))
+"""
+
+
+def _run_with_cache(cache):
+    """Call one kernel in a new process caching into ``cache``; returns the
+    CorruptCacheWarning messages."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    proc = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_a_corrupt_numba_cache_file_is_compiled_again(tmp_path):
+    """A cache file cut short used to make every later run fail with UnpicklingError:
+    pickle data was truncated. Now the kernel is compiled again, its cache entry
+    rewritten, and a warning names the folder. (A private NUMBA_CACHE_DIR: the
+    cache other processes use is not touched.)"""
+    cache = tmp_path / "numba-cache"
+    assert _run_with_cache(cache) == []
+    for suffix in ("nbc", "nbi"):                # the compiled code, then the index
+        files = list(cache.rglob(f"feedforward.all_finite-*.{suffix}"))
+        assert files, sorted(p.name for p in cache.rglob("*"))
+        for f in files:
+            f.write_bytes(f.read_bytes()[:10])      # cut short
+        (message,) = _run_with_cache(cache)
+        for fragment in ("annt.kernels.feedforward.all_finite", str(files[0].parent),
+                         "UnpicklingError", "compiles the kernel again",
+                         "If this warning comes back, delete"):
+            assert fragment in message, message
+        assert _run_with_cache(cache) == []         # the entry was written anew

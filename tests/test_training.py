@@ -1,5 +1,6 @@
 """Training: learning, masks, truncated BPTT, stateful training, fit/evaluate and errors."""
 
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -302,6 +303,71 @@ def test_truncated_bptt_learns_and_needs_targets_at_every_step():
         NetworkTraining(m2o, MSE(), Adam(0.01), bptt_steps=4).train_batch(X, np.zeros((8, 1)))
     with pytest.raises(ValueError):
         NetworkTraining(net, MSE(), Adam(0.01), bptt_steps=0)
+
+
+def _peak_bytes(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_truncated_bptt_memory_does_not_grow_with_the_length():
+    """train_batch with bptt_steps used to keep the whole (N, T, K) output twice
+    (the chunks' outputs and their concatenation): +251 MB for T = 20,000, K = 200.
+    Here the output of 1,600 more steps is 5.1 MB; the peak may grow by a fraction
+    of it (the input checks' temporaries), not by twice it."""
+    N, K, k = 4, 200, 20
+    net = Network([RNN(1, 8, rng=0), Dense(8, K, rng=1), Softmax()])
+    trainer = NetworkTraining(net, CrossEntropy(), NoStep(), bptt_steps=k)
+    peaks = {}
+    for T in (400, 2000):
+        rng = np.random.default_rng(T)
+        X = rng.standard_normal((N, T, 1)).astype(np.float32)
+        Y = rng.integers(0, K, (N, T))
+        trainer.train_batch(X[:, :2 * k], Y[:, :2 * k])       # compile, warm up
+        peaks[T] = _peak_bytes(lambda: trainer.train_batch(X, Y))
+    one_output = N * (2000 - 400) * K * 4
+    assert peaks[2000] - peaks[400] < 0.25 * one_output, (peaks, one_output)
+
+
+def _user_metric(y, t, mask=None):
+    """A user's own metric: the mean of y over the whole output."""
+    return float(np.asarray(y).mean())
+
+
+@pytest.mark.parametrize("k", [3, 4, 20])
+def test_truncated_bptt_metrics_are_the_whole_output_metrics(k):
+    """fit computes the metrics of a truncated-BPTT batch chunk by chunk (keeping at
+    most one chunk's output); they are the metrics of the whole output. No update
+    (NoStep), so the whole output is net.forward(X)."""
+    rng = np.random.default_rng(25)
+    N, T, K = 6, 11, 4
+    X = rng.standard_normal((N, T, 2))
+    labels = rng.integers(0, K, (N, T))
+    mask = np.ones((N, T))
+    mask[1, 6:] = 0                     # ends early
+    mask[2, 3:7] = 0                    # padding in the middle, a whole chunk for k = 4
+    mask[4, :] = 0                      # no real step at all
+    net = Network([LSTM(2, 5, rng=0, dtype=np.float64), Dense(5, K, rng=1, dtype=np.float64),
+                   Softmax(dtype=np.float64)])
+    trainer = NetworkTraining(net, CrossEntropy(), NoStep(), bptt_steps=k)
+    metrics = ["accuracy", "last_step_accuracy", _user_metric]
+    h = trainer.fit(X, labels, mask=mask, epochs=1, batch_size=N, shuffle=False,
+                    metrics=metrics, verbose=False)
+    whole = NetworkTraining(net, CrossEntropy(), NoStep()).evaluate(X, labels, mask,
+                                                                     metrics=metrics)
+    for name in ("loss", "accuracy", "last_step_accuracy", "_user_metric"):
+        assert h[name][0] == pytest.approx(whole[name], rel=1e-12, abs=1e-15), name
+    onehot = annt.one_hot(labels, K, dtype=np.float64)
+    h2 = NetworkTraining(net, MSE(), NoStep(), bptt_steps=k).fit(
+        X, onehot, mask=mask, epochs=1, batch_size=N, metrics=["mae", "rmse"], verbose=False)
+    whole2 = NetworkTraining(net, MSE(), NoStep()).evaluate(X, onehot, mask,
+                                                             metrics=["mae", "rmse"])
+    for name in ("loss", "mae", "rmse"):
+        assert h2[name][0] == pytest.approx(whole2[name], rel=1e-12), name
 
 
 # --------------------------------------------------------------------------- #

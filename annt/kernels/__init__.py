@@ -22,6 +22,12 @@ from .gru import gru_backward, gru_forward, gru_step  # noqa: E402
 from .jordan import jordan_backward, jordan_forward, jordan_step  # noqa: E402
 from .lstm import lstm_backward, lstm_forward, lstm_step  # noqa: E402
 from .rnn import rnn_backward, rnn_forward, rnn_step  # noqa: E402
+from . import feedforward, gru, jordan, lstm, rnn  # noqa: E402
+from ._cache import CorruptCacheWarning, recover_from_corrupt_cache  # noqa: E402
+
+for _module in (feedforward, gru, jordan, lstm, rnn):
+    recover_from_corrupt_cache(vars(_module))
+del _module
 
 ACTIVATION_CODES = {"identity": IDENTITY, "linear": IDENTITY, "tanh": TANH,
                     "sigmoid": SIGMOID, "relu": RELU}

@@ -5,13 +5,50 @@ respect to them (``grads``, same keys and shapes). ``forward`` computes the
 output and keeps what ``backward`` needs in ``self.cache``; ``backward`` takes
 dL/d(output), writes the parameter gradients and returns dL/d(input). A layer
 knows nothing about the layers around it (as in ANNT).
+
+Layers built inside :func:`unallocated` hold placeholders instead of
+parameters (see there): that is how ``annt.load`` learns every parameter's
+shape from a file's header before it allocates anything.
 """
+import contextlib
+import contextvars
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
 from ..random import get_rng
 
 LAYER_TYPES = {}
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_UNALLOCATED = contextvars.ContextVar("annt_unallocated", default=False)
+
+
+@contextlib.contextmanager
+def unallocated():
+    """Layers built inside this block get placeholders instead of parameters:
+    read-only arrays of the parameters' shapes and dtype that take no memory
+    (``np.broadcast_to`` of one zero) and draw no random numbers. Their shapes
+    can then be checked, and ``layer.allocate()`` gives each layer real arrays
+    (uninitialised, to be filled). PyTorch's "meta" device plays the same role."""
+    token = _UNALLOCATED.set(True)
+    try:
+        yield
+    finally:
+        _UNALLOCATED.reset(token)
+
+
+def float_dtype(dtype, owner):
+    """``np.dtype(dtype)`` if it is float32 or float64 (the kernels' types), else TypeError."""
+    try:
+        d = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"{owner}: dtype must be float32 or float64, got {dtype!r} ({e})") \
+            from None
+    if d not in FLOAT_DTYPES:
+        raise TypeError(f"{owner}: dtype must be float32 or float64 (the types annt's kernels "
+                        f"compute in), got {d}")
+    return d
 
 
 def register(cls):
@@ -34,6 +71,16 @@ def uniform_init(rng, fan_in, shape, dtype):
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
+def uniform(rng, fan_in, dtype):
+    """The initial value ``shape -> uniform_init(rng, fan_in, shape, dtype)``."""
+    return lambda shape: uniform_init(rng, fan_in, shape, dtype)
+
+
+def zeros(shape):
+    """The initial value zero."""
+    return np.zeros(shape)
+
+
 class Layer:
     """Base class. Subclasses set ``input_size``/``output_size`` (None when the
     layer keeps the size of its input, as activations do)."""
@@ -43,15 +90,38 @@ class Layer:
     output_size = None
 
     def __init__(self, dtype=np.float32):
-        self.dtype = np.dtype(dtype)
+        self.dtype = float_dtype(dtype, type(self).__name__)
         self.params = {}
         self.grads = {}
         self.cache = None
+        self.allocated = not _UNALLOCATED.get()
 
     # -- parameters ---------------------------------------------------------
-    def _add_param(self, name, value):
-        self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
+    def _add_param(self, name, shape, initial):
+        """Add parameter ``name`` of ``shape``, starting at ``initial(shape)`` (cast to the
+        layer's dtype); inside :func:`unallocated` a placeholder instead, and
+        ``initial`` is not called."""
+        if not self.allocated:
+            nbytes = math.prod(shape) * self.dtype.itemsize
+            if nbytes > np.iinfo(np.intp).max:
+                raise ValueError(f"{type(self).__name__}: the parameter {name} of shape "
+                                 f"{shape} would take {nbytes:.3g} bytes, more than any "
+                                 f"computer can hold")
+            self.params[name] = self.grads[name] = np.broadcast_to(
+                np.zeros((), self.dtype), shape)
+            return
+        self.params[name] = np.ascontiguousarray(initial(shape), dtype=self.dtype)
         self.grads[name] = np.zeros_like(self.params[name])
+
+    def allocate(self):
+        """Replace the placeholders of a layer built inside :func:`unallocated` by real
+        arrays: parameters uninitialised (``np.empty``; fill them), gradients zero."""
+        if not self.allocated:
+            for k, p in self.params.items():
+                self.params[k] = np.empty(p.shape, self.dtype)
+                self.grads[k] = np.zeros(p.shape, self.dtype)
+            self.allocated = True
+        return self
 
     def parameters(self, prefix=""):
         """List of (name, parameter, gradient) triples."""
@@ -62,7 +132,7 @@ class Layer:
 
     def astype(self, dtype):
         """Convert parameters (and gradients) to ``dtype`` in place; returns self."""
-        self.dtype = np.dtype(dtype)
+        self.dtype = float_dtype(dtype, self.describe())
         for k in list(self.params):
             self.params[k] = np.ascontiguousarray(self.params[k], dtype=self.dtype)
             self.grads[k] = np.zeros_like(self.params[k])

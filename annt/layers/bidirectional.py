@@ -49,9 +49,15 @@ class Bidirectional(Layer):
                 + self.backward_layer.parameters(prefix + "backward."))
 
     def astype(self, dtype):
-        self.dtype = np.dtype(dtype)
         self.forward_layer.astype(dtype)
         self.backward_layer.astype(dtype)
+        self.dtype = self.forward_layer.dtype
+        return self
+
+    def allocate(self):
+        self.forward_layer.allocate()
+        self.backward_layer.allocate()
+        self.allocated = True
         return self
 
     def zero_state(self, batch_size):

@@ -1,7 +1,8 @@
 """Fully connected layer, applied independently at every time step."""
 import numpy as np
 
-from .base import Layer, register, uniform_init
+from ..errors import positive_int
+from .base import Layer, register, uniform, zeros
 
 
 @register
@@ -15,11 +16,12 @@ class Dense(Layer):
 
     def __init__(self, input_size, output_size, dtype=np.float32, rng=None):
         super().__init__(dtype)
-        self.input_size, self.output_size = int(input_size), int(output_size)
+        self.input_size = positive_int(input_size, "Dense: input_size")
+        self.output_size = positive_int(output_size, "Dense: output_size")
+        D, K = self.input_size, self.output_size
         rng = self._rng(rng)
-        self._add_param("W", uniform_init(rng, self.input_size,
-                                          (self.input_size, self.output_size), self.dtype))
-        self._add_param("b", np.zeros(self.output_size))
+        self._add_param("W", (D, K), uniform(rng, D, self.dtype))
+        self._add_param("b", (K,), zeros)
 
     def describe(self):
         return f"Dense({self.input_size} -> {self.output_size})"

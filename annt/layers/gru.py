@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._threads import single_blas
-from .base import register, uniform_init
+from .base import register, uniform, zeros
 from .recurrent import Recurrent, previous_states
 
 
@@ -32,11 +32,11 @@ class GRU(Recurrent):
         self.reset_after = bool(reset_after)
         D, H = self.input_size, self.hidden_size
         rng = self._rng(rng)
-        self._add_param("U", uniform_init(rng, D + H, (D, 3 * H), self.dtype))
-        self._add_param("W", uniform_init(rng, D + H, (H, 3 * H), self.dtype))
-        self._add_param("b", np.zeros(3 * H))
+        self._add_param("U", (D, 3 * H), uniform(rng, D + H, self.dtype))
+        self._add_param("W", (H, 3 * H), uniform(rng, D + H, self.dtype))
+        self._add_param("b", (3 * H,), zeros)
         if self.reset_after:
-            self._add_param("b_hn", np.zeros(H))
+            self._add_param("b_hn", (H,), zeros)
 
     def _forward(self, x, state, mask):
         h0 = self._check_state(state, x.shape[0])

@@ -3,7 +3,8 @@ import numpy as np
 
 from ..kernels import ACTIVATION_CODES
 from .._threads import single_blas
-from .base import register, uniform_init
+from ..errors import positive_int
+from .base import register, uniform, zeros
 from .recurrent import Recurrent, previous_states
 
 
@@ -30,14 +31,14 @@ class Jordan(Recurrent):
             raise ValueError("Jordan output_activation must be 'identity', 'tanh' or "
                              f"'sigmoid', got {output_activation!r}")
         self.activation, self.output_activation = activation, output_activation
-        self.output_size = int(output_size)
+        self.output_size = positive_int(output_size, "Jordan: output_size")
         D, H, O = self.input_size, self.hidden_size, self.output_size
         rng = self._rng(rng)
-        self._add_param("U", uniform_init(rng, D + O, (D, H), self.dtype))
-        self._add_param("W", uniform_init(rng, D + O, (O, H), self.dtype))
-        self._add_param("b", np.zeros(H))
-        self._add_param("V", uniform_init(rng, H, (H, O), self.dtype))
-        self._add_param("c", np.zeros(O))
+        self._add_param("U", (D, H), uniform(rng, D + O, self.dtype))
+        self._add_param("W", (O, H), uniform(rng, D + O, self.dtype))
+        self._add_param("b", (H,), zeros)
+        self._add_param("V", (H, O), uniform(rng, H, self.dtype))
+        self._add_param("c", (O,), zeros)
 
     state_size = property(lambda self: self.output_size)
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from .._threads import single_blas
-from .base import register, uniform_init
+from .base import register, uniform
 from .recurrent import Recurrent, previous_states
 
 
@@ -30,11 +30,16 @@ class LSTM(Recurrent):
         super().__init__(input_size, hidden_size, return_sequences, backend, dtype)
         D, H = self.input_size, self.hidden_size
         rng = self._rng(rng)
-        self._add_param("U", uniform_init(rng, D + H, (D, 4 * H), self.dtype))
-        self._add_param("W", uniform_init(rng, D + H, (H, 4 * H), self.dtype))
-        b = np.zeros(4 * H)
+        self._add_param("U", (D, 4 * H), uniform(rng, D + H, self.dtype))
+        self._add_param("W", (H, 4 * H), uniform(rng, D + H, self.dtype))
+        self._add_param("b", (4 * H,), self._forget_bias_one)
+
+    def _forget_bias_one(self, shape):
+        """The initial bias: 0, except 1 for the forget gate."""
+        b = np.zeros(shape)
+        H = self.hidden_size
         b[H:2 * H] = 1.0
-        self._add_param("b", b)
+        return b
 
     def zero_state(self, batch_size):
         z = np.zeros((batch_size, self.hidden_size), self.dtype)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import kernels as numba_kernels
 from .._threads import single_blas
-from ..errors import InputValueError, ShapeError
+from ..errors import InputValueError, ShapeError, positive_int
 from ..kernels import reference as numpy_kernels
 from .base import Layer
 
@@ -42,8 +42,8 @@ class Recurrent(Layer):
     def __init__(self, input_size, hidden_size, return_sequences=True,
                  backend="numba", dtype=np.float32):
         super().__init__(dtype)
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
+        self.input_size = positive_int(input_size, f"{type(self).__name__}: input_size")
+        self.hidden_size = positive_int(hidden_size, f"{type(self).__name__}: hidden_size")
         self.output_size = self.hidden_size
         self.return_sequences = bool(return_sequences)
         if backend not in BACKENDS:

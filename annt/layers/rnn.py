@@ -3,7 +3,7 @@ import numpy as np
 
 from ..kernels import ACTIVATION_CODES
 from .._threads import single_blas
-from .base import register, uniform_init
+from .base import register, uniform, zeros
 from .recurrent import Recurrent, previous_states
 
 
@@ -31,9 +31,9 @@ class RNN(Recurrent):
         self.activation = activation
         D, H = self.input_size, self.hidden_size
         rng = self._rng(rng)
-        self._add_param("U", uniform_init(rng, D + H, (D, H), self.dtype))
-        self._add_param("W", uniform_init(rng, D + H, (H, H), self.dtype))
-        self._add_param("b", np.zeros(H))
+        self._add_param("U", (D, H), uniform(rng, D + H, self.dtype))
+        self._add_param("W", (H, H), uniform(rng, D + H, self.dtype))
+        self._add_param("b", (H,), zeros)
 
     def _forward(self, x, state, mask):
         h0 = self._check_state(state, x.shape[0])

@@ -1,0 +1,69 @@
+"""Surviving a corrupt Numba cache file.
+
+The kernels are compiled with ``cache=True``: Numba pickles each compiled
+kernel into its cache folder (``annt/kernels/__pycache__``, or the folder
+``NUMBA_CACHE_DIR`` names) and later processes load it instead of compiling
+again. A cache file cut short (a full disk, a crash before the file system
+wrote it) made every later run fail in Numba with ``UnpicklingError: pickle
+data was truncated``.
+
+annt's kernels (only they: nothing of Numba's changes) load their cache
+through :class:`RecoveringCache`: when an entry cannot be read it warns,
+naming the cache folder, compiles the kernel again and writes a fresh entry
+(Numba writes a temporary file and renames it, so another process reading
+the cache at that moment sees the old file or the new one).
+"""
+import os
+import warnings
+
+from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
+
+
+class CorruptCacheWarning(RuntimeWarning):
+    """A Numba cache file of an annt kernel could not be read; the kernel was compiled again."""
+
+
+class RecoveringCache(FunctionCache):
+    """Numba's cache of one function, treating an entry it cannot read as missing."""
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as e:      # a cache entry that cannot be read means: compile
+            base = os.path.join(self.cache_path, self._impl.filename_base)
+            warnings.warn(
+                f"annt: the Numba cache of the kernel {self._kernel} in the folder "
+                f"{self.cache_path} cannot be read ({type(e).__name__}: {e}); annt compiles "
+                f"the kernel again and writes a new cache entry. If this warning comes back, "
+                f"delete {base}.nbi and {base}.*.nbc, or the whole folder (each kernel is "
+                f"then compiled once more)", CorruptCacheWarning, stacklevel=2)
+            try:
+                self.flush()        # a fresh, empty index: the entry is written anew
+            except OSError:
+                pass                # a read-only cache: the kernel is compiled every time
+            return None
+
+    def save_overload(self, sig, data):
+        try:
+            super().save_overload(sig, data)
+        except Exception as e:      # the kernel works; only the next process compiles again
+            warnings.warn(f"annt: cannot write the Numba cache of the kernel {self._kernel} "
+                          f"to the folder {self.cache_path} ({type(e).__name__}: {e})",
+                          CorruptCacheWarning, stacklevel=2)
+
+    @property
+    def _kernel(self):
+        return f"{self._py_func.__module__}.{self._py_func.__qualname__}"
+
+
+def recover_from_corrupt_cache(namespace):
+    """Give every cached Numba kernel in ``namespace`` (a module's globals) a
+    :class:`RecoveringCache`. Returns how many it changed."""
+    changed = 0
+    for obj in list(namespace.values()):
+        cache = getattr(obj, "_cache", None) if isinstance(obj, Dispatcher) else None
+        if type(cache) is FunctionCache:
+            cache.__class__ = RecoveringCache   # same state, one method more careful
+            changed += 1
+    return changed
