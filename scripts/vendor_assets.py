@@ -14,8 +14,13 @@ with ``html_static_path: [book/_vendor]``, so Sphinx copies it to
   ``scripts/mathjax_hub_shim.js``), which lets the widgets typeset with
   MathJax 3.
 
+One patch is applied to the copy of ``embed.js`` (see ``patch_embed``): its
+Ajv instance validates the widget state with ``allowUnionTypes``, so that
+pages with widgets log no console warning.
+
 The copy is skipped when ``book/_vendor/.versions.json`` already records the
-installed versions (so ``make setup`` stays quick); ``--force`` re-copies.
+installed versions and the patch (so ``make setup`` stays quick); ``--force``
+re-copies.
 
 Usage: python scripts/vendor_assets.py [--force]
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -49,6 +55,23 @@ WIDGET_SUFFIXES = {".woff2", ".woff", ".ttf", ".eot", ".svg"}
 WIDGET_FILES = ["embed.js", "embed.js.LICENSE.txt"]
 SHIM = ROOT / "scripts" / "mathjax_hub_shim.js"
 
+# embed.js validates the stored widget state against @jupyter-widgets/schema
+# with Ajv 8 created as ``new Ajv()`` (lib/libembed.js: ``const ajv = new
+# Ajv();``).  Ajv's default strict mode rejects the schema's union type
+# (``"type": ["string", "number"]`` for a buffer path item) and logs, on
+# every page with widgets, "strict mode: use allowUnionTypes to allow union
+# type keyword at "#/properties/state/.../path/items" (strictTypes)".  The
+# schema is right (a path item is a key or an index) and validation itself is
+# unaffected; the warning is noise.  html-manager 1.0.15 is the newest
+# release and still does this, and no setting reaches that Ajv instance, so
+# the copy gets the option Ajv asks for: ``new Ajv({allowUnionTypes: true})``.
+# The minified form is matched by a pattern (the constructor call right before
+# the first ``.compile(``) that must match exactly once; a new html-manager
+# version that no longer matches stops vendoring with a message.
+EMBED_AJV = re.compile(r"=new\(([A-Za-z_$][\w$]*)\(\)\)(,[A-Za-z_$][\w$]*=[A-Za-z_$][\w$]*\.compile\()")
+EMBED_AJV_FIX = r"=new(\1())({allowUnionTypes:true})\2"
+EMBED_PATCH = "ajv-allowUnionTypes-1"   # recorded in the stamp: change it when the patch changes
+
 
 def _version(pkg_dir: Path) -> str:
     pkg_json = pkg_dir / "package.json"
@@ -67,12 +90,25 @@ def _copy_file(src: Path, dst: Path) -> None:
     shutil.copy2(src, dst)
 
 
+def patch_embed(text: str) -> str:
+    """embed.js with its Ajv instance created with ``allowUnionTypes`` (see EMBED_AJV)."""
+    patched, count = EMBED_AJV.subn(EMBED_AJV_FIX, text)
+    if count != 1:
+        sys.exit(
+            f"vendor_assets: expected one `new Ajv()` before `.compile(` in embed.js, "
+            f"found {count}; check EMBED_AJV against the new @jupyter-widgets/html-manager "
+            "(does it still log the allowUnionTypes warning?)"
+        )
+    return patched
+
+
 def vendor(force: bool = False) -> bool:
     """Copy the assets; return True if something was copied."""
     versions = {
         "mathjax": _version(MATHJAX),
         "@jupyter-widgets/html-manager": _version(HTML_MANAGER),
         "mathjax-hub-shim.js": hashlib.sha256(SHIM.read_bytes()).hexdigest()[:16],
+        "embed.js patch": EMBED_PATCH,
     }
     if not force and STAMP.is_file():
         try:
@@ -96,6 +132,8 @@ def vendor(force: bool = False) -> bool:
     dist = HTML_MANAGER / "dist"
     for name in WIDGET_FILES:
         _copy_file(dist / name, tmp / "widgets-embed" / name)
+    embed = tmp / "widgets-embed" / "embed.js"
+    embed.write_text(patch_embed(embed.read_text(encoding="utf-8")), encoding="utf-8")
     for path in sorted(dist.iterdir()):
         # font files and any code-split chunks (numbered *.js) of embed.js
         chunk = path.suffix == ".js" and path.name.split(".")[0].isdigit()

@@ -108,6 +108,24 @@ def test_vendored_assets_are_used(book_html, book_docnames):
             assert "_static/widgets-embed/embed.js" in text, f"{docname}: widgets but no local embed.js"
 
 
+# A page carries its notebook's widget state (every frame of its interactive
+# figures, base64); a reader should not download more than this per page.
+PAGE_LIMIT_MB = 5.0
+
+
+def test_pages_stay_light(book_html, book_docnames):
+    sizes = {d: (book_html / f"{d}.html").stat().st_size / 1e6 for d in book_docnames}
+    heavy = {d: round(mb, 1) for d, mb in sizes.items() if mb > PAGE_LIMIT_MB}
+    assert not heavy, (f"pages above {PAGE_LIMIT_MB} MB (fewer or smaller frames: "
+                       f"annt.viz.frames, colors=, dpi=): {heavy}")
+
+
+def test_vendored_embed_js_is_patched(book_html):
+    """scripts/vendor_assets.py: the widget-state validator allows union types (no warning)."""
+    embed = (book_html / "_static" / "widgets-embed" / "embed.js").read_text(encoding="utf-8")
+    assert "({allowUnionTypes:true})" in embed
+
+
 def test_preface_features_render(book_html):
     """The preface exercises citations, numbered equations and sphinx-exercise."""
     text = (book_html / "book" / "preface.html").read_text(encoding="utf-8")
