@@ -10,6 +10,8 @@ states, :math:`\mathbf{c}_t` the LSTM cell state, :math:`U` input weights,
 
 ==========================  ===================================================
 ``unrolled_rnn()``          the recurrent unit, rolled and unrolled in time
+``jordan_rnn()``            the Jordan network unrolled (feeds back its output),
+                            under an Elman network for comparison
 ``sequence_shapes()``       one-to-one, one-to-many, many-to-one, many-to-many
                             synced and unsynced (a subset with ``kinds=``)
 ``bptt_graph()``            the unrolled graph with the gradient flowing back,
@@ -54,7 +56,7 @@ from matplotlib.path import Path
 
 __all__ = [
     "ALT", "COLORS", "alt_text", "bidirectional_rnn", "bptt_graph", "encoder_decoder",
-    "gru_cell", "lstm_cell", "sequence_shapes", "stacked_rnn", "unrolled_rnn",
+    "gru_cell", "jordan_rnn", "lstm_cell", "sequence_shapes", "stacked_rnn", "unrolled_rnn",
 ]
 
 # --------------------------------------------------------------------------
@@ -273,6 +275,68 @@ def unrolled_rnn(steps: int = 3, *, rolled: bool = True, last: str = "T") -> "pl
     c.text(width / 2, -0.3,
            r"$\mathbf{h}_t = \tanh(\mathbf{x}_t U + \mathbf{h}_{t-1} W + \mathbf{b})$"
            r"$\quad$ the same $U$, $W$, $\mathbf{b}$ at every step", size=FONT, color=MUTED)
+    return c.done()
+
+
+# --------------------------------------------------------------------------
+# Elman and Jordan
+# --------------------------------------------------------------------------
+def jordan_rnn(steps: int = 3, *, elman: bool = True) -> "plt.Figure":
+    r"""The Jordan network unrolled in time, under the Elman network for comparison.
+
+    Both networks have a hidden layer :math:`\mathbf{h}_t = \tanh(\dots)` and
+    an output layer :math:`\mathbf{y}_t = g(\mathbf{h}_t V + \mathbf{b}_y)`
+    at every step; they differ in what goes to the next step (gold).  The
+    Elman network passes its hidden state, :math:`\mathbf{h}_{t-1} W` with
+    :math:`W` of shape :math:`(H, H)`, from :math:`\mathbf{h}_0 = \mathbf{0}`;
+    the Jordan network passes its output, :math:`\mathbf{y}_{t-1} W` with
+    :math:`W` of shape :math:`(O, H)`, from :math:`\mathbf{y}_0 = \mathbf{0}`.
+    ``elman=False`` draws the Jordan network alone.
+    """
+    dx = 2.5
+    xs = [5.2 + i * dx for i in range(steps)]
+    width = xs[-1] + 1.0
+    row_h = 4.35
+    rows = [("Jordan", 0.0)] + ([("Elman", row_h)] if elman else [])
+    c = _Canvas(width, row_h * len(rows) + 0.25, y0=-0.65)
+    gold = COLORS["carry"][1]
+    for name, y0 in rows:
+        y_x, y_h, y_y = y0 + 0.35, y0 + 1.75, y0 + 3.15
+        carried = _mb("h", "t") if name == "Elman" else _mb("y", "t")
+        fed = carried.replace("_{t}", "_{t-1}")
+        c.text((xs[0] - 2.65 + xs[-1] + 0.45) / 2, y0 - 0.32,
+               r"$\mathbf{h}_t = \tanh(\mathbf{x}_t U + $" + fed + r"$W + \mathbf{b}),\ "
+               r"\mathbf{y}_t = g(\mathbf{h}_t V + \mathbf{b}_y)$", size=FONT - 1, color=MUTED)
+        c.text(0.1, y_h + 0.35, name, ha="left", size=FONT + 1, color=INK)
+        c.text(0.1, y_h - 0.3, "carries " + carried, ha="left", size=FONT - 1, color=MUTED)
+        cells, outs = [], []
+        for i, x in enumerate(xs):
+            t = str(i + 1)
+            xin = c.box(x, y_x, _mb("x", t), "input", w=0.9)
+            cell = c.box(x, y_h, _mb("h", t), "state", w=0.9, h=0.66)
+            out = c.box(x, y_y, _mb("y", t), "output", w=0.9)
+            c.arrow(xin.top, cell.bottom)
+            c.text(x + 0.12, (y_x + y_h) / 2 - 0.03, "$U$", ha="left", size=FONT - 1)
+            c.arrow(cell.top, out.bottom)
+            c.text(x + 0.12, (y_h + y_y) / 2 + 0.02, "$V$", ha="left", size=FONT - 1)
+            cells.append(cell)
+            outs.append(out)
+        if name == "Elman":
+            zero = c.box(xs[0] - 1.95, y_h, _mb("h", "0") + r"$=\mathbf{0}$", "zero", w=1.4,
+                         size=FONT - 1)
+            for src, dst in zip([zero] + cells[:-1], cells):
+                c.arrow(src.right, dst.left, color=gold, lw=2.2)
+                c.text((src.right[0] + dst.left[0]) / 2, y_h + 0.12, "$W$", va="bottom",
+                       size=FONT - 1)
+        else:
+            zero = c.box(xs[0] - 1.95, y_y, _mb("y", "0") + r"$=\mathbf{0}$", "zero", w=1.4,
+                         size=FONT - 1)
+            for src, dst in zip([zero] + outs[:-1], cells):
+                a = (src.right[0], src.y - 0.12)
+                b = (dst.left[0], dst.y + 0.12)
+                c.arrow(a, b, color=gold, lw=2.2)
+                c.text(a[0] + 0.6 * (b[0] - a[0]) + 0.08, a[1] + 0.6 * (b[1] - a[1]) + 0.08,
+                       "$W$", ha="left", va="bottom", size=FONT - 1)
     return c.done()
 
 
@@ -758,6 +822,13 @@ ALT: dict[str, str] = {
         "the same unit unrolled in time: h_0 = 0, then one copy of the cell per step, each "
         "taking x_t through U and the previous state through W and emitting h_t; the same U, "
         "W and b at every step."),
+    "jordan_rnn": (
+        "Two networks unrolled over three steps, each with inputs x_t at the bottom, a tanh "
+        "hidden layer h_t in the middle and outputs y_t on top. Above, the Elman network: "
+        "each hidden state h_t passes to the next step's hidden layer through the weights W, "
+        "from h_0 = 0. Below, the Jordan network: each output y_t passes, on a diagonal "
+        "arrow, to the next step's hidden layer through W, from y_0 = 0; its hidden states "
+        "are not passed on."),
     "sequence_shapes": (
         "Five diagrams of recurrent networks with inputs in red, recurrent units in green and "
         "outputs in blue: one-to-one (one input, one output), one-to-many (one input, an output "
