@@ -13,8 +13,7 @@ a few ctypes calls, which matters for step-by-step inference (one call per
 time step).
 """
 import functools
-
-from threadpoolctl import ThreadpoolController
+import os
 
 from .kernels._parallel import MIN_ROWS_PER_THREAD
 
@@ -30,9 +29,25 @@ def _libs():
         # The kernels' np.dot calls SciPy's BLAS (which may be another OpenBLAS
         # than NumPy's): load it before looking for the libraries.
         import scipy.linalg.cython_blas  # noqa: F401
-        _blas_libs = [lc for lc in ThreadpoolController().lib_controllers
+        _blas_libs = [lc for lc in _threadpool_controller().lib_controllers
                       if lc.user_api == "blas"]
     return _blas_libs
+
+
+def _threadpool_controller():
+    """threadpoolctl's controller, imported without its side effect: on import,
+    threadpoolctl sets ``KMP_DUPLICATE_LIB_OK=True`` in the process environment
+    (allowing two Intel OpenMP runtimes in one process). annt changes nothing
+    outside itself, so the variable is put back as it was."""
+    before = os.environ.get("KMP_DUPLICATE_LIB_OK")
+    try:
+        from threadpoolctl import ThreadpoolController
+    finally:
+        if before is None:
+            os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
+        else:
+            os.environ["KMP_DUPLICATE_LIB_OK"] = before
+    return ThreadpoolController()
 
 
 class blas_single_thread:
@@ -58,27 +73,63 @@ class blas_single_thread:
         return False
 
 
-def _small_batch(args):
-    """True when the first array argument holds fewer sequences than the Numba
-    kernels split over threads (see ``kernels._parallel``)."""
+# OpenBLAS runs a product of an (m, k) by a (k, n) matrix on one thread when
+# m * k * n <= 65536 * 4 (its interface/gemm.c); above that it wakes its own
+# threads, which on a busy machine can cost milliseconds per product.
+BLAS_THREADS_ABOVE = 65536 * 4
+
+
+def blas_width(obj):
+    """The largest k * n of the matrix products a layer or network makes per
+    row of its input: the size of its largest weight matrix."""
+    cached = getattr(obj, "_annt_blas_width", None)
+    if cached is None:
+        layers = getattr(obj, "layers", None) or [obj]
+        cached = max((p.size for layer in layers for _, p, _ in layer.parameters()
+                      if p.ndim == 2), default=0)
+        try:
+            obj._annt_blas_width = cached
+        except AttributeError:
+            pass
+    return cached
+
+
+def needs_limit(obj, N):
+    """True when a pass of ``obj`` (a layer or network) over N sequences may run
+    BLAS on several threads next to annt's own: when the kernels split the
+    batch over threads, or when a per-step product is large enough for
+    OpenBLAS to thread it."""
+    return N >= SMALL_BATCH or N * blas_width(obj) > BLAS_THREADS_ABOVE
+
+
+def _rows(args):
+    """The number of sequences: the first dimension of the first array argument."""
     for a in args:
         shape = getattr(a, "shape", None)
         if shape is not None:
-            return len(shape) > 0 and shape[0] < SMALL_BATCH
-    return False
+            return shape[0] if len(shape) > 0 else 1
+    return 0
 
 
 def single_blas(method):
-    """Decorator: run ``method`` under :func:`blas_single_thread`.
+    """Decorator of a layer's or network's passes: run ``method`` under
+    :func:`blas_single_thread` when :func:`needs_limit` says so; small passes (one
+    step of one sequence, above all) skip its cost of a few microseconds."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if _depth or not needs_limit(self, _rows(args)):
+            return method(self, *args, **kwargs)
+        with blas_single_thread():
+            return method(self, *args, **kwargs)
+    return wrapper
 
-    The limit only matters when the Numba kernels run on several threads,
-    which they do for batches of at least ``2 * MIN_ROWS_PER_THREAD``
-    sequences; smaller batches (one sequence stepped at a time, above all)
-    skip it and its cost of a few microseconds per call.
-    """
+
+def always_single_blas(method):
+    """Decorator of the entry points that loop (fit, evaluate, predict, generate,
+    sample): one limit around the whole loop."""
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        if _depth or _small_batch(args[1:]):
+        if _depth:
             return method(*args, **kwargs)
         with blas_single_thread():
             return method(*args, **kwargs)

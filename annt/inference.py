@@ -6,9 +6,10 @@ from .errors import (InputValueError, ShapeError, check_finite, check_mask, chec
                      positive_int, real_array)
 from .kernels import all_finite
 from .layers import Softmax
+from .layers.recurrent import inference_only
 from .random import get_rng
 from .stepping import StepPlan
-from ._threads import SMALL_BATCH, blas_single_thread, single_blas
+from ._threads import always_single_blas, blas_single_thread
 from .training import _nested_tuple
 
 
@@ -124,7 +125,7 @@ class NetworkInference:
                              f"sample), got shape {x.shape}")
         return x, single
 
-    @single_blas
+    @always_single_blas
     def predict(self, X, mask=None, batch_size=1024):
         """Outputs for whole sequences, each started from the zero state."""
         batch_size = positive_int(batch_size, "batch_size")
@@ -132,9 +133,10 @@ class NetworkInference:
         if mask is not None:
             mask = check_mask(mask)
         outs = []
-        for s in range(0, X.shape[0], batch_size):
-            m = None if mask is None else mask[s:s + batch_size]
-            outs.append(self.network.forward(X[s:s + batch_size], None, m, training=False))
+        with inference_only(self.network):
+            for s in range(0, X.shape[0], batch_size):
+                m = None if mask is None else mask[s:s + batch_size]
+                outs.append(self.network.forward(X[s:s + batch_size], None, m, training=False))
         y = np.concatenate(outs, axis=0)
         return y[0] if single else y
 
@@ -198,14 +200,14 @@ class NetworkInference:
             # the general path, which also raises the errors for bad inputs
             x, single = self._input(x_t, 2, "x_t (one time step)")
             y = self._run(x[:, None, :])
-        elif x.shape[0] < SMALL_BATCH:
+        elif not plan.limit_blas:
             y = plan(x)
         else:
             with blas_single_thread():     # see annt._threads
                 y = plan(x)
         return y[0] if single else y
 
-    @single_blas
+    @always_single_blas
     def generate(self, prime, steps, feedback=None):
         """Closed-loop generation: run ``prime`` (N, T0, D) from a zero state, then
         ``steps`` times feed the output back as the next input (``feedback(y)``
@@ -224,7 +226,7 @@ class NetworkInference:
         res = np.stack(out, axis=1) if out else np.zeros((x.shape[0], 0, y.shape[-1]))
         return res[0] if single else res
 
-    @single_blas
+    @always_single_blas
     def sample(self, prime, steps, temperature=1.0, rng=None):
         """Sample ``steps`` classes after a priming sequence of class indices
         (N, T0) (or (T0,)). Each drawn class is one-hot encoded and fed back.

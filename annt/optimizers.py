@@ -26,6 +26,8 @@ import numbers
 
 import numpy as np
 
+from .kernels.optimizers import adam_update
+
 from annt.errors import AnntError, ShapeError
 
 __all__ = [
@@ -482,6 +484,11 @@ class Adam(Optimizer):
     def _update(self, w, g, slots, buf):
         m, v = slots
         b1, b2, t = self.beta1, self.beta2, self.t
+        if g.dtype == w.dtype and w.flags.c_contiguous and g.flags.c_contiguous:
+            # the same update in one compiled pass (annt.kernels.optimizers)
+            adam_update(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), b1, b2,
+                        self.lr / (1.0 - b1 ** t), 1.0 / math.sqrt(1.0 - b2 ** t), self.eps)
+            return
         m *= b1
         np.multiply(g, 1.0 - b1, out=buf)
         m += buf                             # m = b1*m + (1-b1)*g

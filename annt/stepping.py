@@ -29,6 +29,7 @@ no plan and is stepped through ``Network.forward``.
 """
 import numpy as np
 
+from ._threads import needs_limit
 from .kernels import ACTIVATION_CODES, SOFTMAX, activation_step, dense_step
 from .layers import (GRU, LSTM, RNN, Dense, Dropout, Identity, Jordan, ReLU, Sigmoid, Softmax,
                      Tanh)
@@ -183,6 +184,7 @@ class StepPlan:
         self.holds_state = False
         self.stages, self.recurrent = self._build(shape)
         self.supported = self.stages is not None
+        self.limit_blas = needs_limit(network, shape[0])   # see annt._threads
 
     def _build(self, shape):
         N, size = shape

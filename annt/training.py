@@ -11,7 +11,7 @@ from .errors import (InputValueError, ShapeError, TrainingDiverged, check_finite
 from .layers import Bidirectional
 from .metrics import get_metric
 from .random import get_rng
-from ._threads import single_blas
+from ._threads import always_single_blas
 
 
 def copy_states(states):
@@ -204,7 +204,7 @@ class NetworkTraining:
         parts = {n: collector.parts() for n, collector in collectors.items()}
         return total / weight, _weight((N, T), mask), parts
 
-    @single_blas
+    @always_single_blas
     def train_batch(self, X, Y, mask=None):
         """Full BPTT over the batch and one update (one per chunk with bptt_steps).
         Returns the loss before the update."""
@@ -213,7 +213,7 @@ class NetworkTraining:
 
     # -- evaluation -------------------------------------------------------------
 
-    @single_blas
+    @always_single_blas
     def evaluate(self, X, Y, mask=None, metrics=(), batch_size=256):
         """Loss (and metrics) over a data set, without training; returns a dict."""
         batch_size = positive_int(batch_size, "batch_size")
@@ -237,7 +237,7 @@ class NetworkTraining:
         return {"loss": sums["loss"] / wsum, **_finish_parts(parts, named)}
 
     # -- the loop -------------------------------------------------------------
-    @single_blas
+    @always_single_blas
     def fit(self, X, Y, epochs=1, batch_size=32, shuffle=True, mask=None,
             validation_data=None, metrics=(), callbacks=(), verbose=True):
         """Train for ``epochs`` passes over (X, Y).

@@ -1,4 +1,4 @@
-"""Speed of annt against the plain-NumPy reference and PyTorch CPU.
+"""Speed of annt against its own plain-NumPy reference, and the machine's throughput.
 
 Measures, in one process on this machine:
   (a) the ANNT article's MNIST model (GRU 28 -> 56, Dense 10, softmax
@@ -6,30 +6,30 @@ Measures, in one process on this machine:
       (and the epoch of 50,000 samples it implies) and one inference forward pass;
   (b) an LSTM 64 -> 128 (Dense 10, softmax), batch 64, T = 100: training step
       and inference;
-  (c) an Elman RNN 32 -> 32 on one sequence of T = 1000 steps, fed one step at
-      a time (annt.NetworkInference.step vs torch nn.RNN under torch.no_grad()),
-for three implementations of the same model:
+  (c) an Elman RNN 32 -> 32 on one sequence, fed one step at a time
+      (annt.NetworkInference.step),
+for two implementations of the same model, both annt's own:
   * annt (Numba kernels),
-  * the plain-NumPy reference (annt's layers with backend="numpy"),
-  * PyTorch CPU (optional: skipped with a note when ``import torch`` fails).
+  * the plain-NumPy reference (annt's layers with backend="numpy").
+Both run in this process: they are the same library, so neither can change
+the other's settings. PyTorch is compared in ``bench_fair.py``, where every
+library runs in its own fresh process (a library imported into the same
+process can change how another runs: see that file).
 
-Each time is also given as a ratio to PyTorch (PyTorch's time / this time:
-above 1 is faster than PyTorch) and as achieved GFLOP/s, counting only the
-matrix products of the model (forward 2 N T (D + H) G per recurrent layer with
-G = gates * H, plus 2 N T H K for the Dense layer; backward about twice the
-forward), next to the float32 matrix-product throughput of this machine
-measured in the same run (np.dot on one BLAS thread, at 1024^3 and at the
-models' small shapes).
+Each time is also given as achieved GFLOP/s, counting only the matrix products
+of the model (forward 2 N T (D + H) G per recurrent layer with G = gates * H,
+plus 2 N T H K for the Dense layer; backward about twice the forward), next to
+the float32 matrix-product throughput of this machine measured in the same run
+(np.dot on one BLAS thread, at 1024^3 and at the models' small shapes).
 
 In subprocesses it also times ``import annt`` plus the first training call of
 the MNIST model, warm (Numba's on-disk cache populated) and cold (a fresh,
 empty NUMBA_CACHE_DIR: everything compiles).
 
-Absolute times move from run to run on a shared machine; the implementations
-are timed interleaved (best of several repeats) so that the ratios taken in
-one run are fair. The ratios are the message.
+The implementations are timed interleaved (best of several repeats) so that
+a burst of load on a shared machine hits both alike.
 
-    python benchmarks/bench_speed.py [--quick] [--no-torch] [--no-numpy] [--no-compile]
+    python benchmarks/bench_speed.py [--quick] [--no-numpy] [--no-compile]
 
 The functions are importable (the chapter "How annt is made fast" calls them).
 """
@@ -127,15 +127,6 @@ def train_flops(cell, N, T, D, H, K):
     return 3 * model_flops(cell, N, T, D, H, K)
 
 
-def torch_available():
-    try:
-        import torch  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-# ---------------------------------------------------------------- models
 def make_data(N, T, D, K, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(N, T, D)).astype(np.float32)
@@ -163,44 +154,7 @@ def annt_callables(cell, N, T, D, H, K, backend):
     return train, infer
 
 
-def torch_callables(cell, N, T, D, H, K):
-    """(train_step, infer) for the same model in PyTorch (nn.GRU / nn.LSTM)."""
-    import torch
-
-    torch.manual_seed(0)
-    rnn_cls = {"GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM, "RNN": torch.nn.RNN}[cell]
-
-    class Model(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = rnn_cls(D, H, batch_first=True)
-            self.dense = torch.nn.Linear(H, K)
-
-        def forward(self, x):
-            return self.dense(self.rnn(x)[0])
-
-    model = Model()
-    opt = torch.optim.Adam(model.parameters(), lr=0.001)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X, Y = make_data(N, T, D, K)
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y.astype(np.int64)).reshape(-1)
-
-    def train():
-        opt.zero_grad()
-        loss = loss_fn(model(Xt).reshape(-1, K), Yt)
-        loss.backward()
-        opt.step()
-
-    def infer():
-        with torch.no_grad():
-            return torch.softmax(model(Xt), dim=-1)
-
-    train()
-    infer()
-    return train, infer
-
-
-def step_callables(T, D, H, use_torch, numpy_ref=True):
+def step_callables(T, D, H, numpy_ref=True):
     """One sequence fed one step at a time: {name: run_all_T_steps}."""
     rng = np.random.default_rng(0)
     xs = rng.uniform(-1, 1, size=(T, 1, D)).astype(np.float32)
@@ -216,19 +170,6 @@ def step_callables(T, D, H, use_torch, numpy_ref=True):
                 inf.step(xs[t])
         run()
         fns[name] = run
-    if use_torch:
-        import torch
-        torch.manual_seed(0)
-        rnn = torch.nn.RNN(D, H)
-        xt = [torch.from_numpy(xs[t][None]) for t in range(T)]   # (1, 1, D) each
-
-        def run_torch():
-            with torch.no_grad():
-                h = torch.zeros(1, 1, H)
-                for t in range(T):
-                    _, h = rnn(xt[t], h)
-        run_torch()
-        fns["PyTorch"] = run_torch
     return fns
 
 
@@ -247,15 +188,13 @@ def machine_throughput(quick=False):
     return {name: matmul_gflops(*s, min_time=mt) for name, s in shapes.items()}
 
 
-def bench_model(case, quick=False, use_torch=True, numpy_ref=True):
+def bench_model(case, quick=False, numpy_ref=True):
     """Training-step and inference times of one model for each implementation.
     Returns {"train": {name: s}, "infer": {name: s}, "flops": ..., "case": ...}."""
     cell, N, T, D, H, K = CASES[case]
     impls = {"annt": annt_callables(cell, N, T, D, H, K, "numba")}
     if numpy_ref:
         impls["NumPy reference"] = annt_callables(cell, N, T, D, H, K, "numpy")
-    if use_torch:
-        impls["PyTorch"] = torch_callables(cell, N, T, D, H, K)
     repeats = 3 if quick else 7
     # aim at roughly 0.1 s (quick: 0.04 s) per timed block for each implementation
     target = 0.04 if quick else 0.1
@@ -268,11 +207,11 @@ def bench_model(case, quick=False, use_torch=True, numpy_ref=True):
     return out
 
 
-def bench_step(quick=False, use_torch=True, numpy_ref=True):
+def bench_step(quick=False, numpy_ref=True):
     cell, N, T, D, H, K = CASES["step"]
     if quick:
         T = QUICK_STEPS
-    fns = step_callables(T, D, H, use_torch, numpy_ref)
+    fns = step_callables(T, D, H, numpy_ref)
     res = interleaved(fns, 1, 3 if quick else 7)
     return {"case": "step", "shape": (cell, N, T, D, H, K), "steps": T,
             "flops_infer": model_flops(cell, N, T, D, H, K),
@@ -344,11 +283,11 @@ def model_table(res, peak):
             extra = "   s/epoch"
         if res["case"] == "step":
             extra = "  us/step"
-        lines.append(f"  {'implementation':<17}{'time':>11} {'x PyTorch':>10} {'GFLOP/s':>8} "
+        lines.append(f"  {'implementation':<17}{'time':>11} {'x reference':>11} {'GFLOP/s':>8} "
                      f"{'% of peak':>9}{extra}")
-        base = times.get("PyTorch")
+        base = times.get("NumPy reference")
         for name, t in times.items():
-            ratio = f"{base / t:10.2f}" if base else f"{'-':>10}"
+            ratio = f"{base / t:11.2f}" if base else f"{'-':>11}"
             gf = flops / t / 1e9
             row = (f"  {name:<17}{fmt_time(t):>11} {ratio} {gf:8.2f} {100 * gf / peak:8.1f}%")
             if extra.strip() == "s/epoch":
@@ -368,59 +307,20 @@ def fmt_time(t):
 
 
 def speedup(res, which="train"):
-    """PyTorch's time / annt's time (None without PyTorch)."""
+    """The reference's time / annt's time (None without the reference)."""
     t = res.get(which, {})
-    return t["PyTorch"] / t["annt"] if "PyTorch" in t else None
-
-
-def targets_table(results, startup=None):
-    rows = []
-
-    def row(text, value, ok, unit="x", info=False):
-        if value is None:
-            rows.append(f"  {text:<62}{'n/a':>9}  (PyTorch not measured)")
-        else:
-            v = f"{value:.2f}{unit}" if unit == "x" else f"{value:.2f} s"
-            verdict = ("faster" if ok else "slower") if info else ("met" if ok else "NOT met")
-            rows.append(f"  {text:<62}{v:>9}  {verdict}")
-
-    m, lstm, st = results.get("mnist"), results.get("lstm"), results.get("step")
-    if m:
-        s = speedup(m)
-        row("training, MNIST GRU: annt at least 2x faster than PyTorch", s, s and s >= 2)
-        s = speedup(m, "infer")
-        row("(no target) inference, MNIST GRU, vs PyTorch", s, s and s >= 1, info=True)
-    if lstm:
-        s = speedup(lstm)
-        row("training, LSTM 128: annt no slower than PyTorch", s, s and s >= 1)
-        s = speedup(lstm, "infer")
-        row("(no target) inference, LSTM 128, vs PyTorch", s, s and s >= 1, info=True)
-    if st:
-        s = speedup(st, "infer")
-        row("step-by-step inference, RNN 32: annt at least 5x faster", s, s and s >= 5)
-    if startup:
-        w = startup["warm"][0] + startup["warm"][1]
-        row("warm import annt + first training call under 2 s", w, w < 2, unit="s")
-    return "\n".join(rows)
+    return t["NumPy reference"] / t["annt"] if "NumPy reference" in t else None
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats and steps")
-    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     ap.add_argument("--no-numpy", action="store_true", help="skip the plain-NumPy reference")
     ap.add_argument("--no-compile", action="store_true",
                     help="skip the start-up measurements in subprocesses")
     args = ap.parse_args(argv)
-    use_torch = not args.no_torch
-    if use_torch and not torch_available():
-        print("PyTorch is not installed: its rows are skipped (pip install torch to compare)")
-        use_torch = False
     import numba
     tv = ""
-    if use_torch:
-        import torch
-        tv = f", PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
     print(f"annt {annt.__version__}, NumPy {np.__version__}, Numba {numba.__version__} "
           f"({numba.get_num_threads()} threads){tv}; {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -428,16 +328,16 @@ def main(argv=None):
     thr = machine_throughput(args.quick)
     peak = thr["1024x1024 @ 1024x1024"]
     print("\nfloat32 np.dot throughput, 1 BLAS thread unless said (the first line is the "
-          "'peak' of the tables;\nannt and PyTorch may use both cores, so they can exceed it):")
+          "'peak' of the tables;\nannt may use every core, so they can exceed it):")
     for name, g in thr.items():
         print(f"  {name:<32}{g:8.2f} GFLOP/s")
 
     results = {}
     for case in ("mnist", "lstm"):
-        results[case] = bench_model(case, args.quick, use_torch, not args.no_numpy)
+        results[case] = bench_model(case, args.quick, not args.no_numpy)
         print()
         print(model_table(results[case], peak))
-    results["step"] = bench_step(args.quick, use_torch, not args.no_numpy)
+    results["step"] = bench_step(args.quick, not args.no_numpy)
     print()
     print(model_table(results["step"], peak))
 
@@ -450,8 +350,13 @@ def main(argv=None):
             imp, fc, wall = startup[k]
             print(f"  {label:<30} import {imp:6.2f} s + first call {fc:6.2f} s "
                   f"= {imp + fc:6.2f} s (process wall {wall:6.2f} s)")
-    print("\ntargets of the speed issue (ratio = PyTorch's time / annt's time):")
-    print(targets_table(results, startup))
+    print("\nannt against its NumPy reference (the reference's time / annt's time):")
+    for case, res in results.items():
+        for which in ("train", "infer"):
+            r = speedup(res, which)
+            if r is not None:
+                print(f"  {case:6s} {which:6s} {r:6.2f}x")
+    print("PyTorch: python benchmarks/bench_fair.py (each library in its own process)")
     return results, startup
 
 

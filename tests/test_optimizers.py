@@ -499,3 +499,18 @@ def test_minimises_quadratic(make, n_steps, dtype):
     assert w.dtype == dtype
     assert losses[-1] < 1e-3 * start, f"loss went {start} -> {losses[-1]}"
     assert min(losses[:10]) < start     # it goes downhill from the start
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_fused_kernel_matches_the_numpy_update(dtype):
+    """Contiguous parameters go through annt.kernels.optimizers.adam_update;
+    a non-contiguous one through the NumPy operations: the same arithmetic."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((6, 8)).astype(dtype)
+    fused, numpy_path = w.copy(), np.asfortranarray(w.copy())
+    opt_fused, opt_numpy = Adam(0.01), Adam(0.01)
+    for _ in range(5):
+        g = rng.standard_normal((6, 8)).astype(dtype)
+        opt_fused.step([fused], [g])
+        opt_numpy.step([numpy_path], [np.asfortranarray(g)])
+    np.testing.assert_allclose(fused, numpy_path, rtol=0, atol=4 * np.finfo(dtype).eps)

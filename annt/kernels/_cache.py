@@ -13,6 +13,8 @@ naming the cache folder, compiles the kernel again and writes a fresh entry
 (Numba writes a temporary file and renames it, so another process reading
 the cache at that moment sees the old file or the new one).
 """
+import glob
+import hashlib
 import os
 import warnings
 
@@ -24,8 +26,30 @@ class CorruptCacheWarning(RuntimeWarning):
     """A Numba cache file of an annt kernel could not be read; the kernel was compiled again."""
 
 
+def _sources_digest():
+    """A digest of every source file of annt's kernels."""
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "*.py"))):
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+SOURCES = _sources_digest()
+
+
 class RecoveringCache(FunctionCache):
-    """Numba's cache of one function, treating an entry it cannot read as missing."""
+    """Numba's cache of one function, treating an entry it cannot read as missing,
+    and keyed on all the kernels' sources.
+
+    Numba keys a cache entry on the function's own bytecode only, but the
+    kernels inline functions of other files (``_math``, ``_blas``): after an
+    edit there, or an upgrade of annt, a cached kernel would still run the
+    old code. The digest of every kernel source file in the key makes such an
+    entry a miss, and the kernel is compiled again."""
+
+    def _index_key(self, sig, codegen):
+        return super()._index_key(sig, codegen) + (SOURCES,)
 
     def load_overload(self, sig, target_context):
         try:

@@ -12,6 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ._blas import gemm_
 from ._math import activate_
 
 _serial = dict(cache=True, error_model="numpy")
@@ -22,7 +23,7 @@ SOFTMAX = 4     # an activation code for activation_step only (it is not element
 @njit(**_serial)
 def dense_step(x, W, b, out):
     """out = x W + b.   x (N, D), W (D, K), b (K,), out (N, K) (overwritten)."""
-    np.dot(x, W, out)
+    gemm_(x, W, out, 0.0)
     for k in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[k, j] += b[j]

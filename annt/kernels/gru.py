@@ -10,17 +10,19 @@ element-wise gate math of the step is one fused loop. The input projections
 of all steps were computed before, in one big product (``xw``).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._math import flush_, sigmoid_, tanh_
+from ._blas import gemm_
 from ._parallel import run_blocks
 
-_serial = dict(cache=True, error_model="numpy")
-_parallel = dict(cache=True, parallel=True)
+_serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
 
 @njit(**_serial)
 def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
+    # The loops over j are short and touch few arrays each (row views), so
+    # that LLVM vectorises them; see lstm._gates_.
     T, G = xw.shape[1], xw.shape[2]
     H = G // 3
     nb = b1 - b0
@@ -29,48 +31,43 @@ def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0,
     q = np.empty((nb, H), xw.dtype)            # r * h_{t-1}, or h_{t-1} W_n + b_hn
     qw = np.empty((nb, H), xw.dtype)           # q W_n (reset before)
     for t in range(T):
-        np.dot(h, W_zr, zr)
+        gemm_(h, W_zr, zr, 0.0)
         if reset_after:
-            np.dot(h, W_n, q)
+            gemm_(h, W_n, q, 0.0)
         for i in range(nb):
             b = b0 + i
             if mask[b, t] == 0:
+                Gs[b, t] = 0                    # (Gs and Q are not zeroed beforehand)
+                Q[b, t] = 0
                 continue
-            a = Gs[b, t]
-            x = xw[b, t]
+            a, x, zri, qi, hi = Gs[b, t], xw[b, t], zr[i], q[i], h[i]
             for j in range(2 * H):
-                a[j] = sigmoid_(x[j] + zr[i, j])
+                a[j] = sigmoid_(x[j] + zri[j])
             if reset_after:
                 for j in range(H):
-                    q[i, j] += b_hn[j]
+                    qi[j] += b_hn[j]
             else:
                 for j in range(H):
-                    q[i, j] = a[H + j] * h[i, j]
+                    qi[j] = a[H + j] * hi[j]
         if not reset_after:
-            np.dot(q, W_n, qw)
+            gemm_(q, W_n, qw, 0.0)
         for i in range(nb):
             b = b0 + i
             if mask[b, t] != 0:
-                a = Gs[b, t]
-                x = xw[b, t]
+                a, x, qi, hi, Qi = Gs[b, t], xw[b, t], q[i], h[i], Q[b, t]
+                if reset_after:
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
+                else:
+                    qwi = qw[i]
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
                 for j in range(H):
-                    if reset_after:
-                        n = tanh_(x[2 * H + j] + a[H + j] * q[i, j])
-                    else:
-                        n = tanh_(x[2 * H + j] + qw[i, j])
-                    a[2 * H + j] = n
-                    Q[b, t, j] = q[i, j]
-                    h[i, j] += a[j] * (n - h[i, j])
+                    Qi[j] = qi[j]
+                for j in range(H):
+                    # flush_: a state that fades would cross the subnormal numbers
+                    hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
             Hs[b, t] = h[i]
-
-
-@njit(**_parallel)
-def _gru_forward_blocks(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, n):
-    """_gru_forward_rows on n blocks of sequences, one per thread."""
-    N = xw.shape[0]
-    for k in prange(n):
-        _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q,
-                          k * N // n, (k + 1) * N // n)
 
 
 def gru_forward(xw, W, b_hn, h0, mask, reset_after):
@@ -81,15 +78,77 @@ def gru_forward(xw, W, b_hn, h0, mask, reset_after):
     W_zr = np.ascontiguousarray(W[:, :2 * H])
     W_n = np.ascontiguousarray(W[:, 2 * H:])
     Hs = np.empty((N, T, H), xw.dtype)
-    Gs = np.zeros((N, T, G), xw.dtype)
-    Q = np.zeros((N, T, H), xw.dtype)
-    run_blocks(_gru_forward_rows, _gru_forward_blocks, N,
+    Gs = np.empty((N, T, G), xw.dtype)
+    Q = np.empty((N, T, H), xw.dtype)
+    run_blocks(_gru_forward_rows, N,
                xw, W_zr, W_n, b_hn, h0, mask, bool(reset_after), Hs, Gs, Q)
     return Hs, Gs, Q
 
 
 @njit(**_serial)
+def _gru_infer_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, b0, b1):
+    # As _gru_forward_rows, without what only the backward pass needs: the
+    # gates live in a scratch buffer of the block, q is not stored. Same
+    # operations in the same order: the same Hs, bit for bit.
+    T, G = xw.shape[1], xw.shape[2]
+    H = G // 3
+    nb = b1 - b0
+    h = h0[b0:b1].copy()
+    zr = np.empty((nb, 2 * H), xw.dtype)
+    q = np.empty((nb, H), xw.dtype)
+    qw = np.empty((nb, H), xw.dtype)
+    gates = np.empty((nb, G), xw.dtype)
+    for t in range(T):
+        gemm_(h, W_zr, zr, 0.0)
+        if reset_after:
+            gemm_(h, W_n, q, 0.0)
+        for i in range(nb):
+            b = b0 + i
+            if mask[b, t] == 0:
+                continue
+            a, x, zri, qi, hi = gates[i], xw[b, t], zr[i], q[i], h[i]
+            for j in range(2 * H):
+                a[j] = sigmoid_(x[j] + zri[j])
+            if reset_after:
+                for j in range(H):
+                    qi[j] += b_hn[j]
+            else:
+                for j in range(H):
+                    qi[j] = a[H + j] * hi[j]
+        if not reset_after:
+            gemm_(q, W_n, qw, 0.0)
+        for i in range(nb):
+            b = b0 + i
+            if mask[b, t] != 0:
+                a, x, qi, hi = gates[i], xw[b, t], q[i], h[i]
+                if reset_after:
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
+                else:
+                    qwi = qw[i]
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
+                for j in range(H):
+                    hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
+            Hs[b, t] = h[i]
+
+
+def gru_forward_infer(xw, W, b_hn, h0, mask, reset_after):
+    """Inference only: the Hs (N,T,H) of :func:`gru_forward`, without the gates
+    and q it keeps for the backward pass."""
+    N, T, G = xw.shape
+    H = G // 3
+    W_zr = np.ascontiguousarray(W[:, :2 * H])
+    W_n = np.ascontiguousarray(W[:, 2 * H:])
+    Hs = np.empty((N, T, H), xw.dtype)
+    run_blocks(_gru_infer_rows, N, xw, W_zr, W_n, b_hn, h0, mask, bool(reset_after), Hs)
+    return Hs
+
+
+@njit(**_serial)
 def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0, b0, b1):
+    # Short loops over few arrays (row views), vectorised; see lstm._gates_.
+    # flush_: no subnormal numbers in a fading gradient (see _math).
     T, G = Gs.shape[1], Gs.shape[2]
     H = G // 3
     nb = b1 - b0
@@ -105,88 +164,90 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
     for t in range(T - 1, -1, -1):
         for i in range(nb):
             b = b0 + i
+            dhi, dzr, dni, dhp = dh[i], da_zr[i], da_n[i], dh_prev[i]
+            dy = dHs[b, t]
             for j in range(H):
-                dh[i, j] += dHs[b, t, j]
+                dhi[j] += dy[j]
             if mask[b, t] == 0:                 # padding: nothing flows into this step
                 for j in range(2 * H):
-                    da_zr[i, j] = 0
+                    dzr[j] = 0
                 for j in range(H):
-                    da_n[i, j] = 0
+                    dni[j] = 0
+                dAx[b, t] = 0                   # (the outputs are not zeroed beforehand)
+                dAh[b, t] = 0
                 continue
-            g = Gs[b, t]
-            q = Q[b, t]
+            g, dax = Gs[b, t], dAx[b, t]
             h_prev = Hs[b, t - 1] if t > 0 else h0[b]
-            dax = dAx[b, t]
+            for j in range(H):                  # z
+                z = g[j]
+                dzr[j] = flush_(dhi[j] * (g[2 * H + j] - h_prev[j]) * z * (one - z))
+            for j in range(H):                  # n's pre-activation
+                n = g[2 * H + j]
+                dax[2 * H + j] = flush_(dhi[j] * g[j] * (one - n * n))
+            for j in range(H):                  # through (1 - z) h_{t-1}
+                dhp[j] = dhi[j] * (one - g[j])
             for j in range(H):
-                z, r, n = g[j], g[H + j], g[2 * H + j]
-                # flush_: no subnormal numbers in a fading gradient (see _math)
-                dz = flush_(dh[i, j] * (n - h_prev[j]) * z * (one - z))
-                dn = flush_(dh[i, j] * z * (one - n * n))
-                dax[j] = dz
-                dax[2 * H + j] = dn
-                da_zr[i, j] = dz
-                dh_prev[i, j] = dh[i, j] * (one - z)
-                if reset_after:                 # dr = dn * q, dq = dn * r
-                    dr = flush_(dn * q[j] * r * (one - r))
-                    dax[H + j] = dr
-                    da_zr[i, H + j] = dr
-                    da_n[i, j] = flush_(dn * r)
-                else:
-                    da_n[i, j] = dn
+                dax[j] = dzr[j]
+            if reset_after:                     # n = tanh(.. + r q): dr = dn q, dq = dn r
+                q = Q[b, t]
+                for j in range(H):
+                    r = g[H + j]
+                    dzr[H + j] = flush_(dax[2 * H + j] * q[j] * r * (one - r))
+                for j in range(H):
+                    dni[j] = flush_(dax[2 * H + j] * g[H + j])
+                for j in range(H):
+                    dax[H + j] = dzr[H + j]
+            else:
+                for j in range(H):
+                    dni[j] = dax[2 * H + j]
         if reset_after:
-            np.dot(da_n, WT_n, back)            # q = h W_n + b_hn  ->  dh += dq W_n^T
+            gemm_(da_n, WT_n, back, 0.0)            # q = h W_n + b_hn  ->  dh += dq W_n^T
         else:
-            np.dot(da_n, WT_n, dq)              # n's product is q W_n  ->  dq = dn W_n^T
+            gemm_(da_n, WT_n, dq, 0.0)              # n's product is q W_n  ->  dq = dn W_n^T
             for i in range(nb):
                 b = b0 + i
                 if mask[b, t] == 0:
                     continue
-                g = Gs[b, t]
+                g, dax, dqi, dzr, dhp = Gs[b, t], dAx[b, t], dq[i], da_zr[i], dh_prev[i]
                 h_prev = Hs[b, t - 1] if t > 0 else h0[b]
-                dax = dAx[b, t]
+                for j in range(H):              # q = r * h_prev
+                    r = g[H + j]
+                    dzr[H + j] = flush_(dqi[j] * h_prev[j] * r * (one - r))
                 for j in range(H):
-                    r = g[H + j]                # q = r * h_prev
-                    dr = flush_(dq[i, j] * h_prev[j] * r * (one - r))
-                    dax[H + j] = dr
-                    da_zr[i, H + j] = dr
-                    dh_prev[i, j] += dq[i, j] * r
+                    dax[H + j] = dzr[H + j]
+                for j in range(H):
+                    dhp[j] += dqi[j] * g[H + j]
         for i in range(nb):
             b = b0 + i
             if mask[b, t] == 0:
                 continue
-            dah = dAh[b, t]
+            dah, dzr, dni = dAh[b, t], da_zr[i], da_n[i]
             for j in range(2 * H):
-                dah[j] = da_zr[i, j]
+                dah[j] = dzr[j]
             for j in range(H):
-                dah[2 * H + j] = da_n[i, j]
-                if reset_after:
-                    dh_prev[i, j] += back[i, j]
-        np.dot(da_zr, WT_zr, back)              # through the gates' products h W_zr
+                dah[2 * H + j] = dni[j]
+            if reset_after:
+                dhp, bi = dh_prev[i], back[i]
+                for j in range(H):
+                    dhp[j] += bi[j]
+        gemm_(da_zr, WT_zr, back, 0.0)              # through the gates' products h W_zr
         for i in range(nb):
             if mask[b0 + i, t] != 0:
+                dhi, dhp, bi = dh[i], dh_prev[i], back[i]
                 for j in range(H):
-                    dh[i, j] = flush_(dh_prev[i, j] + back[i, j])
+                    dhi[j] = flush_(dhp[j] + bi[j])
     for i in range(nb):
         dh0[b0 + i] = dh[i]
-
-
-@njit(**_parallel)
-def _gru_backward_blocks(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0, n):
-    """_gru_backward_rows on n blocks of sequences, one per thread."""
-    N = dHs.shape[0]
-    for k in prange(n):
-        _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
-                           k * N // n, (k + 1) * N // n)
 
 
 def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
     """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
     -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
     N, T, H = dHs.shape
-    dAx = np.zeros_like(Gs)
-    dAh = np.zeros_like(Gs)
+    dAx = np.empty_like(Gs)                 # every entry is written by the kernel
+    dAh = np.empty_like(Gs)
     dh0 = np.empty((N, H), Gs.dtype)
-    run_blocks(_gru_backward_rows, _gru_backward_blocks, N,
+    run_blocks(_gru_backward_rows, N,
                dHs, Hs, h0, Gs, Q, WT, mask, bool(reset_after), dAx, dAh, dh0)
     return dAx, dAh, dh0
 
@@ -203,8 +264,10 @@ def gru_step(x, U, W, b, b_hn, h, reset_after):
     contiguous, and multiplying by all of W (ignoring the columns not needed)
     is cheaper than copying them out at every step."""
     H = h.shape[1]
-    a = np.dot(x, U)                          # (N, 3H) input projections
-    hw = np.dot(h, W)                         # (N, 3H); reset_before uses its z, r part only
+    a = np.empty((x.shape[0], U.shape[1]), x.dtype)
+    gemm_(x, U, a, 0.0)                          # (N, 3H) input projections
+    hw = np.empty((h.shape[0], W.shape[1]), h.dtype)
+    gemm_(h, W, hw, 0.0)                         # (N, 3H); reset_before uses its z, r part only
     zr = np.empty((x.shape[0], 2 * H), x.dtype)
     for k in range(x.shape[0]):
         for j in range(2 * H):
@@ -214,14 +277,15 @@ def gru_step(x, U, W, b, b_hn, h, reset_after):
             for j in range(H):
                 q = hw[k, 2 * H + j] + b_hn[j]
                 n = tanh_((a[k, 2 * H + j] + b[2 * H + j]) + zr[k, H + j] * q)
-                h[k, j] += zr[k, j] * (n - h[k, j])
+                h[k, j] = flush_(h[k, j] + zr[k, j] * (n - h[k, j]))
     else:                                     # n = tanh(x U_n + b_n + (r * h) W_n)
         q = np.empty_like(h)
         for k in range(x.shape[0]):
             for j in range(H):
                 q[k, j] = zr[k, H + j] * h[k, j]
-        qw = np.dot(q, W)                     # (N, 3H); only its n part, q W_n, is used
+        qw = np.empty((q.shape[0], W.shape[1]), q.dtype)
+        gemm_(q, W, qw, 0.0)                  # (N, 3H); only its n part, q W_n, is used
         for k in range(x.shape[0]):
             for j in range(H):
                 n = tanh_((a[k, 2 * H + j] + b[2 * H + j]) + qw[k, 2 * H + j])
-                h[k, j] += zr[k, j] * (n - h[k, j])
+                h[k, j] = flush_(h[k, j] + zr[k, j] * (n - h[k, j]))

@@ -1,13 +1,13 @@
 """Numba kernels of the Jordan network (same arguments and results as
 :func:`annt.kernels.reference.jordan_forward` / ``jordan_backward``)."""
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._math import activate_, add_vec_mat_, add_vec_matT_, flush_vec_, times_activation_grad_
+from ._blas import gemm_
 from ._parallel import run_blocks
 
-_serial = dict(cache=True, error_model="numpy")
-_parallel = dict(cache=True, parallel=True)
+_serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
 
 @njit(**_serial)
@@ -27,16 +27,8 @@ def _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, b0, b1):
                 ay[:] = c
                 add_vec_mat_(ay, h, V, 0)
                 activate_(ay, y, out_act)
+                flush_vec_(y)             # the fed-back output: no subnormals (see _math)
             Ys[b, t] = y
-
-
-@njit(**_parallel)
-def _jordan_forward_blocks(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, n):
-    """_jordan_forward_rows on n blocks of sequences, one per thread."""
-    N = xw.shape[0]
-    for k in prange(n):
-        _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys,
-                             k * N // n, (k + 1) * N // n)
 
 
 def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
@@ -46,7 +38,7 @@ def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
     O = V.shape[1]
     Hs = np.zeros((N, T, H), xw.dtype)
     Ys = np.empty((N, T, O), xw.dtype)
-    run_blocks(_jordan_forward_rows, _jordan_forward_blocks, N,
+    run_blocks(_jordan_forward_rows, N,
                xw, W, V, c, y0, mask, act, out_act, Hs, Ys)
     return Hs, Ys
 
@@ -73,15 +65,6 @@ def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0
         dy0[b] = dy
 
 
-@njit(**_parallel)
-def _jordan_backward_blocks(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0, n):
-    """_jordan_backward_rows on n blocks of sequences, one per thread."""
-    N = dYs.shape[0]
-    for k in prange(n):
-        _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0,
-                              k * N // n, (k + 1) * N // n)
-
-
 def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
     """dYs (N,T,O), Hs (N,T,H), Ys (N,T,O), WT = W.T (H,O), VT = V.T (O,H)
     -> dAh (N,T,H), dAy (N,T,O), dy0 (N,O)"""
@@ -90,7 +73,7 @@ def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
     dAh = np.zeros_like(Hs)
     dAy = np.zeros_like(Ys)
     dy0 = np.empty((N, O), Ys.dtype)
-    run_blocks(_jordan_backward_rows, _jordan_backward_blocks, N,
+    run_blocks(_jordan_backward_rows, N,
                dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0)
     return dAh, dAy, dy0
 
@@ -101,14 +84,18 @@ def jordan_step(x, U, W, b, V, c, y, act, out_act):
     in place (step-by-step inference): h = act(x U + b + y W); y <- out_act(h V + c).
 
     x (N, D), U (D, H), W (O, H), b (H,), V (H, O), c (O,), y (N, O): y_{t-1} in, y_t out."""
-    a = np.dot(x, U)                          # (N, H) input projections
-    yw = np.dot(y, W)                         # (N, H), taken before y is overwritten
+    a = np.empty((x.shape[0], U.shape[1]), x.dtype)
+    gemm_(x, U, a, 0.0)                          # (N, H) input projections
+    yw = np.empty((y.shape[0], W.shape[1]), y.dtype)
+    gemm_(y, W, yw, 0.0)                         # (N, H), taken before y is overwritten
     for k in range(x.shape[0]):
         for j in range(a.shape[1]):
             a[k, j] = (a[k, j] + b[j]) + yw[k, j]
         activate_(a[k], a[k], act)            # a becomes h_t
-    hv = np.dot(a, V)                         # (N, O)
+    hv = np.empty((a.shape[0], V.shape[1]), a.dtype)
+    gemm_(a, V, hv, 0.0)                         # (N, O)
     for k in range(x.shape[0]):
         for j in range(hv.shape[1]):
             hv[k, j] = c[j] + hv[k, j]
         activate_(hv[k], y[k], out_act)
+        flush_vec_(y[k])

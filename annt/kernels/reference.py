@@ -168,6 +168,12 @@ def lstm_backward(dHs, dcT, Cs, Gs, c0, W, mask):
     return dA, dh_next, dc_next
 
 
+def lstm_forward_infer(xw, W, h0, c0, mask):
+    """Inference only: the outputs Hs (N, T, H) of :func:`lstm_forward` and the
+    last cell state c_T (N, H), without the caches of the backward pass."""
+    Hs, Cs, _ = lstm_forward(xw, W, h0, c0, mask)
+    return Hs, Cs[:, -1].copy()
+
 # --------------------------------------------------------------------- GRU
 def gru_forward(xw, W, b_hn, h0, mask, reset_after):
     """GRU over a sequence, gates in the order z (update), r (reset), n.
@@ -206,6 +212,10 @@ def gru_forward(xw, W, b_hn, h0, mask, reset_after):
         Hs[:, t] = h
     return Hs, Gs, Q
 
+
+def gru_forward_infer(xw, W, b_hn, h0, mask, reset_after):
+    """Inference only: the outputs Hs (N, T, H) of :func:`gru_forward`."""
+    return gru_forward(xw, W, b_hn, h0, mask, reset_after)[0]
 
 def gru_backward(dHs, Hs, h0, Gs, Q, W, mask, reset_after):
     """BPTT through the GRU.
@@ -357,3 +367,13 @@ def activation_step(x, code, out):
 def all_finite(x):
     """True when x holds no NaN and no infinity."""
     return bool(np.isfinite(x).all())
+
+
+def matmul(A, B, out=None):
+    """A (R, K) @ B (K, M): the products over all steps at once (``X U``, ``dA U^T``)."""
+    return np.matmul(A, B, out=out)
+
+
+def matmul_tn(A, B, out=None):
+    """A (R, K)^T @ B (R, M): the weight gradients, sums over all steps (``X^T dA``)."""
+    return np.matmul(A.T, B, out=out)

@@ -5,13 +5,13 @@ Each thread walks a block of sequences through time: one matrix product per
 step for the whole block, element-wise work fused, scratch buffers allocated
 before the time loop (see ``gru`` and ``_parallel``)."""
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._math import activate_, carry_back_, flush_vec_, times_activation_grad_
+from ._blas import gemm_
 from ._parallel import run_blocks
 
-_serial = dict(cache=True, error_model="numpy")
-_parallel = dict(cache=True, parallel=True)
+_serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
 
 @njit(**_serial)
@@ -22,28 +22,21 @@ def _rnn_forward_rows(xw, W, h0, mask, act, Hs, b0, b1):
     hw = np.empty((nb, H), xw.dtype)
     a = np.empty(H, xw.dtype)
     for t in range(xw.shape[1]):
-        np.dot(h, W, hw)                  # one matrix product per step for the block
+        gemm_(h, W, hw, 0.0)                  # one matrix product per step for the block
         for k in range(nb):
             b = b0 + k
             if mask[b, t] != 0:
                 for j in range(H):
                     a[j] = xw[b, t, j] + hw[k, j]
                 activate_(a, h[k], act)
+                flush_vec_(h[k])          # no subnormal states (see _math)
             Hs[b, t] = h[k]
-
-
-@njit(**_parallel)
-def _rnn_forward_blocks(xw, W, h0, mask, act, Hs, n):
-    """_rnn_forward_rows on n blocks of sequences, one per thread."""
-    N = xw.shape[0]
-    for k in prange(n):
-        _rnn_forward_rows(xw, W, h0, mask, act, Hs, k * N // n, (k + 1) * N // n)
 
 
 def rnn_forward(xw, W, h0, mask, act):
     """h_t = act(xw_t + h_{t-1} W).  xw (N,T,H), W (H,H), h0 (N,H), mask (N,T) -> Hs (N,T,H)"""
     Hs = np.empty_like(xw)
-    run_blocks(_rnn_forward_rows, _rnn_forward_blocks, xw.shape[0], xw, W, h0, mask, act, Hs)
+    run_blocks(_rnn_forward_rows, xw.shape[0], xw, W, h0, mask, act, Hs)
     return Hs
 
 
@@ -68,18 +61,10 @@ def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
             else:                         # padding: nothing flows into this step
                 for j in range(H):
                     da[k, j] = 0
-        np.dot(da, WT, back)
+        gemm_(da, WT, back, 0.0)
         carry_back_(dh, back, mask, b0, t)
     for k in range(nb):
         dh0[b0 + k] = dh[k]
-
-
-@njit(**_parallel)
-def _rnn_backward_blocks(dHs, Hs, WT, mask, act, dA, dh0, n):
-    """_rnn_backward_rows on n blocks of sequences, one per thread."""
-    N = dHs.shape[0]
-    for k in prange(n):
-        _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, k * N // n, (k + 1) * N // n)
 
 
 def rnn_backward(dHs, Hs, WT, mask, act):
@@ -87,7 +72,7 @@ def rnn_backward(dHs, Hs, WT, mask, act):
     N, T, H = dHs.shape
     dA = np.zeros_like(dHs)
     dh0 = np.empty((N, H), dHs.dtype)
-    run_blocks(_rnn_backward_rows, _rnn_backward_blocks, N, dHs, Hs, WT, mask, act, dA, dh0)
+    run_blocks(_rnn_backward_rows, N, dHs, Hs, WT, mask, act, dA, dh0)
     return dA, dh0
 
 
@@ -98,9 +83,12 @@ def rnn_step(x, U, W, b, h, act):
 
     x (N, D), U (D, H), W (H, H), b (H,), h (N, H): h_{t-1} in, h_t out.
     Both products go to BLAS; the rest is one fused loop."""
-    a = np.dot(x, U)                          # (N, H) input projections
-    hw = np.dot(h, W)                         # (N, H), taken before h is overwritten
+    a = np.empty((x.shape[0], U.shape[1]), x.dtype)
+    gemm_(x, U, a, 0.0)                          # (N, H) input projections
+    hw = np.empty((h.shape[0], W.shape[1]), h.dtype)
+    gemm_(h, W, hw, 0.0)                         # (N, H), taken before h is overwritten
     for k in range(x.shape[0]):
         for j in range(a.shape[1]):
             a[k, j] = (a[k, j] + b[j]) + hw[k, j]   # the order of rnn_forward: (x U + b) + h W
         activate_(a[k], h[k], act)
+        flush_vec_(h[k])

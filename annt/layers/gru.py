@@ -44,6 +44,11 @@ class GRU(Recurrent):
         H = self.hidden_size
         xw = self._project_input(x, p["U"], p["b"])
         b_hn = p["b_hn"] if self.reset_after else np.zeros(H, self.dtype)
+        if not self.keep_cache:                 # inference: nothing kept for backward
+            Hs = self.K.gru_forward_infer(xw, p["W"], b_hn, h0, mask, self.reset_after)
+            self.cache = None
+            self.final_state = Hs[:, -1].copy()
+            return Hs
         Hs, Gs, Q = self.K.gru_forward(xw, p["W"], b_hn, h0, mask, self.reset_after)
         self.cache = {"x": x, "h0": h0, "Hs": Hs, "Gs": Gs, "Q": Q, "mask": mask}
         self.final_state = Hs[:, -1].copy()
@@ -62,12 +67,12 @@ class GRU(Recurrent):
         dAh = dAh.reshape(-1, 3 * H)
         h_prev = previous_states(c["h0"], c["Hs"])
         dW = self.grads["W"]
-        dW[:, :2 * H] = h_prev.T @ dAh[:, :2 * H]
-        if self.reset_after:       # n's product is h_{t-1} W_n (+ b_hn)
-            dW[:, 2 * H:] = h_prev.T @ dAh[:, 2 * H:]
+        if self.reset_after:       # every gate's product is h_{t-1} W (+ b_hn for n)
+            self.K.matmul_tn(h_prev, dAh, out=dW)
             self.grads["b_hn"][:] = dAh[:, 2 * H:].sum(axis=0)
-        else:                      # n's product is (r * h_{t-1}) W_n
-            dW[:, 2 * H:] = c["Q"].reshape(-1, H).T @ dAh[:, 2 * H:]
+        else:                      # z, r: h_{t-1} W_zr; n: (r * h_{t-1}) W_n
+            dW[:, :2 * H] = self.K.matmul_tn(h_prev, dAh[:, :2 * H])
+            dW[:, 2 * H:] = self.K.matmul_tn(c["Q"].reshape(-1, H), dAh[:, 2 * H:])
         return self._input_grads(dAx, need_dx=need_dx)
 
     def get_config(self):

@@ -71,9 +71,9 @@ class Jordan(Recurrent):
                                                         *self._codes())
         H, O = self.hidden_size, self.output_size
         dAy2 = dAy.reshape(-1, O)
-        np.matmul(c["Hs"].reshape(-1, H).T, dAy2, out=self.grads["V"])
+        self.K.matmul_tn(c["Hs"].reshape(-1, H), dAy2, out=self.grads["V"])
         self.grads["c"][:] = dAy2.sum(axis=0)
-        np.matmul(previous_states(c["y0"], c["Ys"]).T, dAh.reshape(-1, H), out=self.grads["W"])
+        self.K.matmul_tn(previous_states(c["y0"], c["Ys"]), dAh.reshape(-1, H), out=self.grads["W"])
         return self._input_grads(dAh, need_dx=need_dx)
 
     def get_config(self):

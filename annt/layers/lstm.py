@@ -57,6 +57,11 @@ class LSTM(Recurrent):
         h0, c0 = self._check_state(state, x.shape[0])
         p = self.params
         xw = self._project_input(x, p["U"], p["b"])
+        if not self.keep_cache:                 # inference: nothing kept for backward
+            Hs, c_last = self.K.lstm_forward_infer(xw, p["W"], h0, c0, mask)
+            self.cache = None
+            self.final_state = (Hs[:, -1].copy(), c_last)
+            return Hs
         Hs, Cs, Gs = self.K.lstm_forward(xw, p["W"], h0, c0, mask)
         self.cache = {"x": x, "h0": h0, "c0": c0, "Hs": Hs, "Cs": Cs, "Gs": Gs, "mask": mask}
         self.final_state = (Hs[:, -1].copy(), Cs[:, -1].copy())
@@ -77,6 +82,6 @@ class LSTM(Recurrent):
         dA, dh0, dc0 = self.K.lstm_backward(dHs, dcT, c["Cs"], c["Gs"], c["c0"], W, c["mask"])
         self.dstate0 = (dh0, dc0)
         H = self.hidden_size
-        np.matmul(previous_states(c["h0"], c["Hs"]).T, dA.reshape(-1, 4 * H),
-                  out=self.grads["W"])
+        self.K.matmul_tn(previous_states(c["h0"], c["Hs"]), dA.reshape(-1, 4 * H),
+                         out=self.grads["W"])
         return self._input_grads(dA, need_dx=need_dx)

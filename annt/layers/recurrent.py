@@ -1,5 +1,7 @@
 """What every recurrent layer shares: input checks, initial and final states,
 many-to-many vs many-to-one output, masks, and the choice of kernels."""
+import contextlib
+
 import numpy as np
 
 from .. import kernels as numba_kernels
@@ -38,6 +40,7 @@ class Recurrent(Layer):
     """
 
     is_recurrent = True
+    keep_cache = True       # False inside inference_only(): forward keeps nothing for backward
 
     def __init__(self, input_size, hidden_size, return_sequences=True,
                  backend="numba", dtype=np.float32):
@@ -105,7 +108,7 @@ class Recurrent(Layer):
     def _project_input(self, x, U, b):
         """All steps' input projections in one matrix product: (N,T,D) -> (N,T,G)."""
         N, T, D = x.shape
-        xw = x.reshape(N * T, D) @ U
+        xw = self.K.matmul(x.reshape(N * T, D), U)
         xw += b
         return xw.reshape(N, T, -1)
 
@@ -115,11 +118,11 @@ class Recurrent(Layer):
         x = self.cache["x"]
         N, T, D = x.shape
         dA2 = dA.reshape(N * T, -1)
-        np.matmul(x.reshape(N * T, D).T, dA2, out=self.grads[U_name])
+        self.K.matmul_tn(x.reshape(N * T, D), dA2, out=self.grads[U_name])
         self.grads[b_name][:] = dA2.sum(axis=0)
         if not need_dx:
             return None
-        return (dA2 @ self.params[U_name].T).reshape(N, T, D)
+        return self.K.matmul(dA2, self.params[U_name].T).reshape(N, T, D)
 
     def _transposed(self, name):
         return np.ascontiguousarray(self.params[name].T)
@@ -133,6 +136,11 @@ class Recurrent(Layer):
 
     def _output_grad(self, dy):
         """Gradient of the whole output sequence (N, T, H) from dy."""
+        if self.cache is None:
+            raise RuntimeError(f"{self.describe()}: backward needs the cache of a forward pass "
+                               f"(Layer.forward or Network.forward); there is none (no forward "
+                               f"pass yet, or the last one was inference only, as "
+                               f"NetworkInference.predict runs)")
         N, T = self.cache["x"].shape[:2]
         dy = np.asarray(dy, dtype=self.dtype)
         if self.return_sequences:
@@ -152,3 +160,32 @@ class Recurrent(Layer):
         return {"type": type(self).__name__, "input_size": self.input_size,
                 "hidden_size": self.hidden_size, "return_sequences": self.return_sequences,
                 "backend": self.backend, "dtype": self.dtype.name}
+
+
+@contextlib.contextmanager
+def inference_only(network_or_layers):
+    """Within the block, the forward passes of the recurrent layers of a network
+    (or of a list of layers) keep nothing for a backward pass: layers that have
+    an inference kernel (the LSTM and the GRU) skip storing their gates and cell states.
+    The previous setting is restored on exit, also after an error."""
+    layers = list(getattr(network_or_layers, "layers", network_or_layers))
+    recurrent = []
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, Recurrent):
+            recurrent.append(layer)
+        for name in ("forward_layer", "backward_layer"):     # Bidirectional
+            inner = getattr(layer, name, None)
+            if inner is not None:
+                layers.append(inner)
+    saved = [(layer, layer.__dict__.get("keep_cache")) for layer in recurrent]
+    try:
+        for layer in recurrent:
+            layer.keep_cache = False
+        yield
+    finally:
+        for layer, value in saved:
+            if value is None:
+                layer.__dict__.pop("keep_cache", None)
+            else:
+                layer.keep_cache = value

@@ -54,7 +54,7 @@ class RNN(Recurrent):
         dA, self.dstate0 = self.K.rnn_backward(dHs, c["Hs"], W, c["mask"],
                                                ACTIVATION_CODES[self.activation])
         H = self.hidden_size
-        np.matmul(previous_states(c["h0"], c["Hs"]).T, dA.reshape(-1, H), out=self.grads["W"])
+        self.K.matmul_tn(previous_states(c["h0"], c["Hs"]), dA.reshape(-1, H), out=self.grads["W"])
         return self._input_grads(dA, need_dx=need_dx)
 
     def get_config(self):

@@ -1,0 +1,102 @@
+"""Inference without the backward caches: NetworkInference.predict runs the
+recurrent layers inside ``inference_only``; the LSTM then uses its inference
+kernel, which must give the same outputs and final state, bit for bit."""
+import numpy as np
+import pytest
+
+import annt
+from annt.kernels import reference as ref
+from annt.layers.recurrent import inference_only
+
+
+def _lstm_inputs(dtype, N=7, T=9, H=5, seed=0):
+    rng = np.random.default_rng(seed)
+    xw = rng.standard_normal((N, T, 4 * H)).astype(dtype)
+    W = (0.4 * rng.standard_normal((H, 4 * H))).astype(dtype)
+    h0 = (0.3 * rng.standard_normal((N, H))).astype(dtype)
+    c0 = (0.3 * rng.standard_normal((N, H))).astype(dtype)
+    mask = np.ones((N, T), dtype)
+    mask[2, 5:] = 0
+    mask[6, 1:] = 0
+    return xw, W, h0, c0, mask
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N", [7, 40])          # 40: split over threads
+def test_lstm_infer_kernel_equals_forward_kernel(dtype, N):
+    xw, W, h0, c0, mask = _lstm_inputs(dtype, N=N)
+    Hs, Cs, _ = annt.kernels.lstm_forward(xw, W, h0, c0, mask)
+    Hs_i, c_last = annt.kernels.lstm_forward_infer(xw, W, h0, c0, mask)
+    np.testing.assert_array_equal(Hs_i, Hs)
+    np.testing.assert_array_equal(c_last, Cs[:, -1])
+
+
+def test_lstm_infer_reference_matches_kernel():
+    xw, W, h0, c0, mask = _lstm_inputs(np.float64)
+    Hs_r, c_r = ref.lstm_forward_infer(xw, W, h0, c0, mask)
+    Hs_k, c_k = annt.kernels.lstm_forward_infer(xw, W, h0, c0, mask)
+    assert np.abs(Hs_r - Hs_k).max() < 1e-12
+    assert np.abs(c_r - c_k).max() < 1e-12
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_predict_equals_forward_and_keeps_no_cache(backend):
+    annt.set_seed(0)
+    net = annt.Network([annt.LSTM(3, 6, backend=backend), annt.Dense(6, 2), annt.Softmax()])
+    X = np.random.default_rng(1).uniform(-1, 1, (5, 8, 3)).astype(np.float32)
+    expected = net.forward(X)
+    final = net.final_states[0]
+    got = annt.NetworkInference(net).predict(X)
+    np.testing.assert_array_equal(got, expected)
+    for a, b in zip(net.final_states[0], final):
+        np.testing.assert_array_equal(a, b)
+    lstm = net.layers[0]
+    assert lstm.cache is None
+    assert lstm.keep_cache is True                  # restored after predict
+    with pytest.raises(RuntimeError, match="backward needs the cache of a forward pass"):
+        lstm.backward(np.ones((5, 8, 6), np.float32))
+
+
+def test_inference_only_reaches_bidirectional_layers_and_restores_on_error():
+    annt.set_seed(0)
+    bi = annt.Bidirectional(annt.LSTM(3, 4))
+    net = annt.Network([bi, annt.Dense(8, 2)])
+    X = np.zeros((2, 5, 3), np.float32)
+    with pytest.raises(ZeroDivisionError):
+        with inference_only(net):
+            assert not bi.forward_layer.keep_cache and not bi.backward_layer.keep_cache
+            1 / 0
+    assert bi.forward_layer.keep_cache and bi.backward_layer.keep_cache
+    y = annt.NetworkInference(net).predict(X)
+    np.testing.assert_array_equal(y, net.forward(X))
+    net.backward(np.ones_like(y))                    # forward keeps its cache again
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reset_after", [False, True])
+@pytest.mark.parametrize("N", [7, 40])
+def test_gru_infer_kernel_equals_forward_kernel(dtype, reset_after, N):
+    rng = np.random.default_rng(3)
+    T, H = 9, 5
+    xw = rng.standard_normal((N, T, 3 * H)).astype(dtype)
+    W = (0.4 * rng.standard_normal((H, 3 * H))).astype(dtype)
+    b_hn = (0.1 * rng.standard_normal(H)).astype(dtype)
+    h0 = (0.3 * rng.standard_normal((N, H))).astype(dtype)
+    mask = np.ones((N, T), dtype)
+    mask[2, 5:] = 0
+    Hs = annt.kernels.gru_forward(xw, W, b_hn, h0, mask, reset_after)[0]
+    np.testing.assert_array_equal(
+        annt.kernels.gru_forward_infer(xw, W, b_hn, h0, mask, reset_after), Hs)
+    if dtype == np.float64:
+        assert np.abs(ref.gru_forward_infer(xw, W, b_hn, h0, mask, reset_after) - Hs).max() < 1e-12
+
+
+@pytest.mark.parametrize("reset_after", [False, True])
+def test_gru_predict_equals_forward(reset_after):
+    annt.set_seed(0)
+    net = annt.Network([annt.GRU(3, 6, reset_after=reset_after, return_sequences=False),
+                        annt.Dense(6, 2), annt.Softmax()])
+    X = np.random.default_rng(1).uniform(-1, 1, (20, 8, 3)).astype(np.float32)
+    expected = net.forward(X)
+    np.testing.assert_array_equal(annt.NetworkInference(net).predict(X), expected)
+    assert net.layers[0].cache is None
