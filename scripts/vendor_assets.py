@@ -14,9 +14,10 @@ with ``html_static_path: [book/_vendor]``, so Sphinx copies it to
   ``scripts/mathjax_hub_shim.js``), which lets the widgets typeset with
   MathJax 3.
 
-One patch is applied to the copy of ``embed.js`` (see ``patch_embed``): its
+Two patches are applied to the copy of ``embed.js`` (see ``patch_embed``): its
 Ajv instance validates the widget state with ``allowUnionTypes``, so that
-pages with widgets log no console warning.
+pages with widgets log no console warning, and the Play widget finds its icon
+after Font Awesome has replaced it by an SVG (``EMBED_PLAY``).
 
 The copy is skipped when ``book/_vendor/.versions.json`` already records the
 installed versions and the patch (so ``make setup`` stays quick); ``--force``
@@ -70,7 +71,20 @@ SHIM = ROOT / "scripts" / "mathjax_hub_shim.js"
 # version that no longer matches stops vendoring with a message.
 EMBED_AJV = re.compile(r"=new\(([A-Za-z_$][\w$]*)\(\)\)(,[A-Za-z_$][\w$]*=[A-Za-z_$][\w$]*\.compile\()")
 EMBED_AJV_FIX = r"=new(\1())({allowUnionTypes:true})\2"
-EMBED_PATCH = "ajv-allowUnionTypes-1"   # recorded in the stamp: change it when the patch changes
+# The Play widget's view (@jupyter-widgets/controls PlayView.updatePlaying) finds
+# its icon with ``playPauseButton.getElementsByTagName("i")[0]``.  The book's
+# theme loads Font Awesome's JavaScript, which replaces every ``<i class="fa
+# ...">`` by an ``<svg>``: the lookup finds nothing, setting ``className``
+# throws, and the Play button and its slider stop working on the page.  The
+# copy takes the button's first element, whatever its tag, and sets its class
+# attribute (an <svg>'s className cannot be assigned).
+EMBED_PLAY = re.compile(
+    r'this\.playPauseButton\.getElementsByTagName\("i"\)\[0\]\.className='
+    r'([A-Za-z_$][\w$]*)\?"fa fa-pause":"fa fa-play"')
+EMBED_PLAY_FIX = (r'(function(b,p){var i=b.firstElementChild;'
+                  r'i&&i.setAttribute("class",p?"fa fa-pause":"fa fa-play")})'
+                  r'(this.playPauseButton,\1)')
+EMBED_PATCH = "ajv-allowUnionTypes-1+play-icon-1"   # recorded in the stamp: change it when a patch changes
 
 
 def _version(pkg_dir: Path) -> str:
@@ -98,6 +112,12 @@ def patch_embed(text: str) -> str:
             f"vendor_assets: expected one `new Ajv()` before `.compile(` in embed.js, "
             f"found {count}; check EMBED_AJV against the new @jupyter-widgets/html-manager "
             "(does it still log the allowUnionTypes warning?)"
+        )
+    patched, count = EMBED_PLAY.subn(EMBED_PLAY_FIX, patched)
+    if count != 1:
+        sys.exit(
+            f"vendor_assets: expected one PlayView icon lookup in embed.js, found {count}; "
+            "check EMBED_PLAY against the new @jupyter-widgets/html-manager"
         )
     return patched
 

@@ -121,9 +121,12 @@ def test_pages_stay_light(book_html, book_docnames):
 
 
 def test_vendored_embed_js_is_patched(book_html):
-    """scripts/vendor_assets.py: the widget-state validator allows union types (no warning)."""
+    """scripts/vendor_assets.py: the widget-state validator allows union types (no warning),
+    and the Play widget finds its icon after Font Awesome replaced it by an SVG."""
     embed = (book_html / "_static" / "widgets-embed" / "embed.js").read_text(encoding="utf-8")
     assert "({allowUnionTypes:true})" in embed
+    assert 'getElementsByTagName("i")[0].className' not in embed
+    assert "b.firstElementChild" in embed
 
 
 def test_preface_features_render(book_html):
