@@ -270,8 +270,20 @@ def run(cases, repeats, torch_python, every_step):
                                      {"NUMBA_CACHE_DIR": cache})
                 else:
                     python = sys.executable if lib == "annt" else torch_python
-                    res = _spawn(python, lib, case, every_step, threads)
+                    try:
+                        res = _spawn(python, lib, case, every_step, threads)
+                    except RuntimeError as e:
+                        if lib != "torch_after_annt":
+                            raise
+                        print(f"side_effect skipped: the PyTorch interpreter could not run annt "
+                              f"(install annt's requirements there):\n{e}", file=sys.stderr)
+                        times = None
+                        break
                 times[lib].append(res["seconds"])
+            if times is None:
+                break
+        if times is None:
+            continue
         results[case] = times
     return results, {"threads": threads, "torch": torch_version, "every_step": every_step}
 
