@@ -1,7 +1,7 @@
 """Replacing a file in one step: the new content appears under the target's
 name complete, or not at all.
 
-:func:`replace` writes the data to a new temporary file (``.annt-XXXXXXXX.tmp``)
+:func:`replace` writes the data to a new temporary file (``.annt-<8 random characters>.tmp``)
 in the target's folder, asks the operating system to put it on disk
 (``os.fsync``) and renames it over the target with ``os.replace``, which other
 programs see as one step. The rename is atomic only within one file system,
@@ -54,7 +54,7 @@ def replace(path, data):
 
 
 def _create_temporary(folder, path):
-    """A new file ``folder/.annt-XXXXXXXX.tmp``, created with mode 0666 less the
+    """A new file ``folder/.annt-<8 random characters>.tmp``, created with mode 0666 less the
     umask; returns (file descriptor, name)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):

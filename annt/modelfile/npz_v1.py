@@ -21,6 +21,8 @@ from .header import MAX_HEADER_BYTES, check_tensor, fill, parse_header, skeleton
 
 VERSION = 1
 HEADER_MEMBER = "__annt__.npy"
+# What a damaged or foreign .npz raises while it is read; zipfile raises
+# NotImplementedError for a member compressed with a method it does not know.
 _CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
             KeyError, RuntimeError, NotImplementedError)
 
