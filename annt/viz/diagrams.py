@@ -404,7 +404,8 @@ def bptt_graph(steps: int = 3) -> "plt.Figure":
     Forward (black): :math:`\mathbf{x}_t` feeds layer :math:`k` (the
     recurrent layer, state :math:`\mathbf{h}_t`), whose state feeds the layer
     above (:math:`k+1`, output :math:`\mathbf{y}_t`) and its own next step;
-    each step has a cost :math:`E_t`.  Backward (dark red, dashed): the
+    each step has a cost :math:`\ell_t` (the book's notation; the article
+    writes :math:`E_t`).  Backward (dark red, dashed): the
     layer above sends :math:`E_k(t)`, the gradient of the cost of step
     :math:`t`; the next step sends :math:`E'_k(t)`, the gradient of the
     *future* costs only, which is :math:`0` at the last step :math:`T`
@@ -426,7 +427,7 @@ def bptt_graph(steps: int = 3) -> "plt.Figure":
         xin = c.box(x, y_x, _mb("x", t), "input", w=0.9)
         h = c.box(x, y_h, _mb("h", t), "state", w=0.9)
         y = c.box(x, y_y, _mb("y", t), "output", w=0.9)
-        e = c.box(x, y_e, f"$E_{{{t}}}$", "cost", w=0.9)
+        e = c.box(x, y_e, rf"$\ell_{{{t}}}$", "cost", w=0.9)
         # forward
         c.arrow(xin.top, h.bottom)
         c.arrow((x - off, h.top[1]), (x - off, y.bottom[1]))
@@ -668,35 +669,36 @@ def gru_cell(reset_after: bool = False) -> "plt.Figure":
 def stacked_rnn(layers: int = 2, steps: int = 3) -> "plt.Figure":
     r"""Recurrent layers stacked in depth: time runs right, depth runs up.
 
-    Layer :math:`l` reads layer :math:`l-1`'s state at the same step and its
-    own previous state, :math:`\mathbf{h}^{(l)}_t = f^{(l)}(\mathbf{h}^{(l-1)}_t,
-    \mathbf{h}^{(l)}_{t-1})` with :math:`\mathbf{h}^{(0)}_t = \mathbf{x}_t` and
-    :math:`\mathbf{h}^{(l)}_0 = \mathbf{0}`; an output layer reads the top one.
+    Layer :math:`k` reads layer :math:`k-1`'s state at the same step and its
+    own previous state, :math:`\mathbf{h}^{(k)}_t = f^{(k)}(\mathbf{h}^{(k-1)}_t,
+    \mathbf{h}^{(k)}_{t-1})` with :math:`\mathbf{h}^{(0)}_t = \mathbf{x}_t` and
+    :math:`\mathbf{h}^{(k)}_0 = \mathbf{0}`; an output layer reads the top one
+    and gives :math:`\mathbf{y}_t`.
     """
     dx, dy = 2.3, 1.55
     xs = [4.1 + i * dx for i in range(steps)]
-    rows = [0.4 + dy * (l + 1) for l in range(layers)]
+    rows = [0.4 + dy * (k + 1) for k in range(layers)]
     y_out = rows[-1] + dy
     width = xs[-1] + 1.2
     c = _Canvas(width, y_out + 1.4, y0=-0.75, x0=-0.2)
     for i, x in enumerate(xs):
         t = str(i + 1)
         below = c.box(x, 0.4, _mb("x", t), "input", w=0.9)
-        for l, y in enumerate(rows, start=1):
-            cell = c.box(x, y, _mb("h", t, f"({l})"), "state", w=1.05, h=0.7)
+        for k, y in enumerate(rows, start=1):
+            cell = c.box(x, y, _mb("h", t, f"({k})"), "state", w=1.05, h=0.7)
             c.arrow(below.top, cell.bottom)
             if i == 0:
-                zero = c.box(x - 2.05, y, _mb("h", "0", f"({l})") + r"$=\mathbf{0}$", "zero",
+                zero = c.box(x - 2.05, y, _mb("h", "0", f"({k})") + r"$=\mathbf{0}$", "zero",
                              w=1.55, size=FONT - 1)
                 c.arrow(zero.right, cell.left)
-                c.text(0.05, y, f"layer {l}", ha="left", color=MUTED, size=FONT - 1)
+                c.text(0.05, y, f"layer {k}", ha="left", color=MUTED, size=FONT - 1)
             else:
                 c.arrow((x - dx + 0.525, y), cell.left)
             below = cell
-        out = c.box(x, y_out, r"$\hat{\mathbf{y}}_{" + t + "}$", "output", w=0.9)
+        out = c.box(x, y_out, _mb("y", t), "output", w=0.9)
         c.arrow(below.top, out.bottom)
     c.text((xs[0] + xs[-1]) / 2, -0.45,
-           r"$\mathbf{h}^{(l)}_t = f^{(l)}(\mathbf{h}^{(l-1)}_t,\ \mathbf{h}^{(l)}_{t-1}),"
+           r"$\mathbf{h}^{(k)}_t = f^{(k)}(\mathbf{h}^{(k-1)}_t,\ \mathbf{h}^{(k)}_{t-1}),"
            r"\quad \mathbf{h}^{(0)}_t = \mathbf{x}_t$", size=FONT - 1, color=MUTED)
     return c.done()
 
@@ -708,7 +710,8 @@ def bidirectional_rnn(steps: int = 3) -> "plt.Figure":
     \mathbf{x}_T` from :math:`\overrightarrow{\mathbf{h}}_0 = \mathbf{0}`,
     the backward layer (teal) reads them in reverse from
     :math:`\overleftarrow{\mathbf{h}}_{T+1} = \mathbf{0}`; the output at
-    step :math:`t` merges both states, e.g. by concatenation
+    step :math:`t`, the layer's output :math:`\mathbf{h}_t`, merges both
+    states, e.g. by concatenation
     :math:`[\overrightarrow{\mathbf{h}}_t, \overleftarrow{\mathbf{h}}_t]`.
     """
     dx, sh = 2.7, 0.5
@@ -726,7 +729,7 @@ def bidirectional_rnn(steps: int = 3) -> "plt.Figure":
         xin = c.box(x, y_x, _mb("x", t), "input", w=0.9)
         f = c.box(x - sh, y_f, fwd(t), "state", w=0.9, h=0.68)
         b = c.box(x + sh, y_b, bwd(t), "state2", w=0.9, h=0.68)
-        y = c.box(x, y_y, _mb("y", t), "output", w=0.9)
+        y = c.box(x, y_y, _mb("h", t), "output", w=0.9)
         f_cells.append(f)
         b_cells.append(b)
         c.arrow((x - 0.2, xin.top[1]), (x - sh, f.bottom[1]))
@@ -755,7 +758,7 @@ def bidirectional_rnn(steps: int = 3) -> "plt.Figure":
             xx = x - sh + (sh - 0.2) * (yy - (y_f + 0.34)) / ((y_y - 0.31) - (y_f + 0.34))
             c.hop(xx, yy, background="white")
     c.text((xs[0] + xs[-1]) / 2, -0.5,
-           r"$\mathbf{y}_t = [\overrightarrow{\mathbf{h}}_t,\ \overleftarrow{\mathbf{h}}_t]$"
+           r"$\mathbf{h}_t = [\overrightarrow{\mathbf{h}}_t,\ \overleftarrow{\mathbf{h}}_t]$"
            "  (merge='concat'; or their sum or mean)", size=FONT - 1, color=MUTED)
     return c.done()
 
@@ -763,8 +766,8 @@ def bidirectional_rnn(steps: int = 3) -> "plt.Figure":
 def encoder_decoder(source_steps: int = 4, target_steps: int = 3) -> "plt.Figure":
     r"""Sequence to sequence: an encoder reads the source, a decoder writes the target.
 
-    The encoder's last state is the decoder's first,
-    :math:`\mathbf{s}_0 = \mathbf{h}_{T_x}` (the code, the only path from
+    The encoder's last state, the message :math:`\mathbf{m} = \mathbf{h}_T`,
+    is the decoder's first state :math:`\mathbf{s}_0` (the only path from
     source to target); the decoder starts from the symbol
     :math:`\langle\mathrm{go}\rangle` and is fed the previous symbol: the
     true one in training (teacher forcing), its own prediction at inference
@@ -783,7 +786,7 @@ def encoder_decoder(source_steps: int = 4, target_steps: int = 3) -> "plt.Figure
     c.text(xd[0] - 0.65, 4.5, "decoder", ha="left", color=MUTED, size=FONT - 1)
     prev = c.box(1.1, y_h, _mb("h", "0") + r"$=\mathbf{0}$", "zero", w=1.35, size=FONT - 1)
     for i, x in enumerate(xe):
-        t = str(i + 1) if i < source_steps - 1 else "T_x"
+        t = str(i + 1) if i < source_steps - 1 else "T"
         xin = c.box(x, y_x, _mb("x", t), "input", w=0.9)
         h = c.box(x, y_h, _mb("h", t), "state", w=0.9)
         c.arrow(xin.top, h.bottom)
@@ -801,7 +804,7 @@ def encoder_decoder(source_steps: int = 4, target_steps: int = 3) -> "plt.Figure
         if k == 1:
             c.arrow(prev.right, s.left, color=gold, lw=2.6)
             c.text((prev.right[0] + s.left[0]) / 2, y_h + 0.3,
-                   r"$\mathbf{s}_0 = \mathbf{h}_{T_x}$", va="bottom", color=gold)
+                   r"$\mathbf{s}_0 = \mathbf{m} = \mathbf{h}_T$", va="bottom", color=gold)
         else:
             c.arrow(prev.right, s.left)
         if outs:
@@ -838,7 +841,7 @@ ALT: dict[str, str] = {
     "bptt_graph": (
         "The unrolled network over T steps: inputs x_t feed the recurrent layer k (states h_t, "
         "h_0 = 0), which feeds the layer above (outputs y_t) and its next step; each step has a "
-        "cost E_t. Dashed gradient arrows run backwards: from each cost down to h_t, labelled "
+        "cost l_t. Dashed gradient arrows run backwards: from each cost down to h_t, labelled "
         "E_k(t), and from each state to the one before, labelled E'_k(t); at the last step "
         "E'_k(T) = 0. The backward step at t uses E_k(t) + E'_k(t)."),
     "lstm_cell": (
@@ -863,15 +866,15 @@ ALT: dict[str, str] = {
     "stacked_rnn": (
         "Two recurrent layers stacked over three steps: inputs x_1 to x_3 feed layer 1, whose "
         "states h^(1)_t feed layer 2 at the same step; each layer also passes its state to its "
-        "next step, starting from zero; the top layer's states give the outputs."),
+        "next step, starting from zero; the top layer's states give the outputs y_t."),
     "bidirectional_rnn": (
         "A bidirectional layer over three steps: each input x_t feeds a forward cell, whose "
         "states run left to right from a zero state, and a backward cell, whose states run "
-        "right to left from a zero state after the last step; the output y_t joins the forward "
-        "and the backward state of step t."),
+        "right to left from a zero state after the last step; the layer's output h_t joins the "
+        "forward and the backward state of step t."),
     "encoder_decoder": (
-        "An encoder-decoder. The encoder reads x_1 to x_(T_x) from h_0 = 0; its last state is "
-        "the decoder's initial state s_0 = h_(T_x), drawn as a thick arrow. The decoder starts "
+        "An encoder-decoder. The encoder reads x_1 to x_T from h_0 = 0; its last state, the "
+        "message m = h_T, is the decoder's initial state s_0, drawn as a thick arrow. The decoder starts "
         "from the symbol go, outputs y-hat_1 to y-hat_3, and takes the previous symbol as its "
         "next input; dashed arrows feed its own predictions back at inference."),
 }
