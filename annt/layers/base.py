@@ -66,7 +66,13 @@ def layer_from_config(config):
 
 
 def uniform_init(rng, fan_in, shape, dtype):
-    """ANNT's initialisation: uniform in +-sqrt(3 / fan_in) (unit variance times 1/fan_in)."""
+    """Uniform in +-sqrt(3 / fan_in): variance 1/fan_in, the form of ANNT's initialisation.
+
+    The fan-in is the caller's choice. annt's recurrent layers pass D + H (a unit
+    reads x_t and h_{t-1} together) for both U and W; ANNT's own GRU
+    (XGRULayer.cpp) uses D for its input and H for its recurrent weights, so
+    annt's initial weights are smaller than ANNT's.
+    """
     limit = np.sqrt(3.0 / fan_in)
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 

@@ -23,6 +23,8 @@ class GRU(Recurrent):
     outputs. Mind two more conventions when porting weights: PyTorch orders its
     gates r, z, n, and its z plays the role of our 1 - z
     (h_t = (1 - z') * n + z' * h_{t-1}), i.e. z' = s(-a_z): negate the z rows.
+    Initial weights: U and W uniform in +-sqrt(3 / (D + H)), biases 0 (ANNT's
+    GRU draws U in +-sqrt(3 / D), W in +-sqrt(3 / H) and starts the reset bias at -1).
     BPTT: :func:`annt.kernels.reference.gru_backward`.
     """
 
