@@ -5,6 +5,8 @@ split the large products over them (``kernels.matmul``) and call NumPy's CBLAS,
 or SciPy's BLAS through an adapter with the same signature (``kernels._blas``).
 Each path must compute what NumPy computes, for every thread count.
 """
+import sys
+
 import numpy as np
 import pytest
 from numba import njit
@@ -46,6 +48,38 @@ def test_matmul_tn_is_the_same_from_run_to_run(threads):
     B = rng.standard_normal((5000, 9)).astype(np.float32)
     first = annt.kernels.matmul_tn(A, B)
     assert all(np.array_equal(first, annt.kernels.matmul_tn(A, B)) for _ in range(5))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_matmul_tn_many_shares_the_products_and_keeps_their_numbers(n_threads, threads,
+                                                                    monkeypatch):
+    # a GRU's weight gradients for a batch of 48 x 28 steps: too few rows to split each
+    # product, enough work together to share them; the out of two is a column block
+    annt.set_num_threads(n_threads)
+    rng = np.random.default_rng(3)
+    R, D, H = 48 * 28, 28, 56
+    h_prev, q = (rng.standard_normal((R, H)).astype(np.float32) for _ in range(2))
+    x = rng.standard_normal((R, D)).astype(np.float32)
+    dA_h = rng.standard_normal((R, 3 * H)).astype(np.float32)
+    dA_x = rng.standard_normal((R, 3 * H)).astype(np.float32)
+    dW, dU = np.empty((H, 3 * H), np.float32), np.empty((D, 3 * H), np.float32)
+    shared = []
+    module = sys.modules["annt.kernels.matmul"]      # (annt.kernels.matmul is the function)
+    real_run = module._run
+    monkeypatch.setattr(module, "_run", lambda n, calls: (shared.append(n), real_run(n, calls)))
+    annt.kernels.matmul_tn_many([(h_prev, dA_h[:, :2 * H], dW[:, :2 * H]),
+                                 (q, dA_h[:, 2 * H:], dW[:, 2 * H:]), (x, dA_x, dU)])
+    assert shared == ([] if n_threads == 1 else [min(n_threads, 3)])
+    # the same numbers as the products one after another on this thread
+    assert np.array_equal(dW[:, :2 * H], np.dot(h_prev.T, dA_h[:, :2 * H]))
+    assert np.array_equal(dW[:, 2 * H:], np.dot(q.T, dA_h[:, 2 * H:]))
+    assert np.array_equal(dU, np.dot(x.T, dA_x))
+    small = np.empty((3, 2), np.float32)          # too little work: no thread is woken
+    annt.kernels.matmul_tn_many([(x[:10, :3], dA_x[:10, :2], small)] * 2)
+    assert len(shared) == (0 if n_threads == 1 else 1)
+    ref = np.empty_like(dU)
+    reference.matmul_tn_many([(x, dA_x, ref)])
+    np.testing.assert_allclose(ref, dU, rtol=0, atol=1e-3)
 
 
 @njit

@@ -11,7 +11,11 @@ per thread, like the sequences of the time-loop kernels:
 * ``matmul_tn(A, B)`` = ``A^T B``, a sum over the rows: each thread sums its
   block into a partial result, and the partial results are added in block
   order (so the result depends on the number of threads only in its last bits,
-  and not at all from run to run).
+  and not at all from run to run);
+* ``matmul_tn_many([(A, B, out), ...])``: a layer's weight gradients, several
+  products ``A^T B`` of the same rows. When each is too small to split, the
+  products themselves are shared out over the threads; each is still one
+  product on one thread, so the numbers are those of one after another.
 
 The NumPy reference backend (``reference.matmul``...) is the plain product.
 """
@@ -19,9 +23,10 @@ import numpy as np
 from numba import njit
 
 from ._blas import gemm_
-from ._parallel import get_num_threads, run_parts
+from ._parallel import _run, get_num_threads, run_parts
 
 MIN_ROWS_PER_BLOCK = 2048    # below this, handing a share to another thread (tens of us) does not pay
+MIN_MACS_TO_SHARE = 2_000_000    # multiply-adds of several products worth a second thread
 
 _serial = dict(cache=True, nogil=True)
 
@@ -70,3 +75,36 @@ def matmul_tn(A, B, out=None):
     for k in range(1, n):
         out += parts[k]
     return out
+
+
+def matmul_tn_many(products):
+    """Several independent products ``A^T B``, given as ``[(A, B, out), ...]`` (``out``
+    (K, M), may be a view such as a column block of a gradient). Each is computed as
+    :func:`matmul_tn` computes it. When none of them is split over the threads and
+    together they are worth it, the products are shared out instead: this thread
+    takes the first share, annt's workers the others, each product one ``np.dot``
+    (which releases the GIL), so the numbers do not depend on the sharing."""
+    n = min(get_num_threads(), len(products))
+    macs = sum(A.shape[0] * A.shape[1] * B.shape[1] for A, B, _ in products)
+    if n == 1 or macs < MIN_MACS_TO_SHARE or any(_blocks(A.shape[0]) > 1 for A, _, _ in products):
+        for A, B, out in products:
+            _product_tn(A, B, out)
+        return
+    shares, loads = [[] for _ in range(n)], [0] * n
+    for A, B, out in sorted(products, key=lambda p: -p[0].shape[0] * p[0].shape[1] * p[1].shape[1]):
+        k = loads.index(min(loads))         # the largest product to the least loaded share
+        shares[k].append((A, B, out))
+        loads[k] += A.shape[0] * A.shape[1] * B.shape[1]
+    _run(n, [(_products_tn, (share,)) for share in shares])
+
+
+def _product_tn(A, B, out):
+    if out.flags.c_contiguous:
+        matmul_tn(A, B, out=out)
+    else:
+        out[...] = matmul_tn(A, B)
+
+
+def _products_tn(share):
+    for A, B, out in share:
+        _product_tn(A, B, out)

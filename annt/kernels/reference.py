@@ -377,3 +377,9 @@ def matmul(A, B, out=None):
 def matmul_tn(A, B, out=None):
     """A (R, K)^T @ B (R, M): the weight gradients, sums over all steps (``X^T dA``)."""
     return np.matmul(A.T, B, out=out)
+
+
+def matmul_tn_many(products):
+    """``out[...] = A^T B`` for each ``(A, B, out)``: a layer's weight gradients."""
+    for A, B, out in products:
+        out[...] = A.T @ B

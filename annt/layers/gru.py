@@ -70,12 +70,12 @@ class GRU(Recurrent):
         h_prev = previous_states(c["h0"], c["Hs"])
         dW = self.grads["W"]
         if self.reset_after:       # every gate's product is h_{t-1} W (+ b_hn for n)
-            self.K.matmul_tn(h_prev, dAh, out=dW)
+            products = [(h_prev, dAh, dW)]
             self.grads["b_hn"][:] = dAh[:, 2 * H:].sum(axis=0)
         else:                      # z, r: h_{t-1} W_zr; n: (r * h_{t-1}) W_n
-            dW[:, :2 * H] = self.K.matmul_tn(h_prev, dAh[:, :2 * H])
-            dW[:, 2 * H:] = self.K.matmul_tn(c["Q"].reshape(-1, H), dAh[:, 2 * H:])
-        return self._input_grads(dAx, need_dx=need_dx)
+            products = [(h_prev, dAh[:, :2 * H], dW[:, :2 * H]),
+                        (c["Q"].reshape(-1, H), dAh[:, 2 * H:], dW[:, 2 * H:])]
+        return self._input_grads(dAx, need_dx=need_dx, also=products)
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}

@@ -82,6 +82,5 @@ class LSTM(Recurrent):
         dA, dh0, dc0 = self.K.lstm_backward(dHs, dcT, c["Cs"], c["Gs"], c["c0"], W, c["mask"])
         self.dstate0 = (dh0, dc0)
         H = self.hidden_size
-        self.K.matmul_tn(previous_states(c["h0"], c["Hs"]), dA.reshape(-1, 4 * H),
-                         out=self.grads["W"])
-        return self._input_grads(dA, need_dx=need_dx)
+        dW = (previous_states(c["h0"], c["Hs"]), dA.reshape(-1, 4 * H), self.grads["W"])
+        return self._input_grads(dA, need_dx=need_dx, also=[dW])

@@ -112,13 +112,15 @@ class Recurrent(Layer):
         xw += b
         return xw.reshape(N, T, -1)
 
-    def _input_grads(self, dA, U_name="U", b_name="b", need_dx=True):
+    def _input_grads(self, dA, U_name="U", b_name="b", need_dx=True, also=()):
         """dU = X^T dA, db = sum dA, dX = dA U^T for the cached input
-        (dX only when ``need_dx``: the first layer's is not needed in training)."""
+        (dX only when ``need_dx``: the first layer's is not needed in training).
+        ``also``: the layer's other weight-gradient products ``(A, B, out)``,
+        computed together with dU (see ``kernels.matmul_tn_many``)."""
         x = self.cache["x"]
         N, T, D = x.shape
         dA2 = dA.reshape(N * T, -1)
-        self.K.matmul_tn(x.reshape(N * T, D), dA2, out=self.grads[U_name])
+        self.K.matmul_tn_many([*also, (x.reshape(N * T, D), dA2, self.grads[U_name])])
         self.grads[b_name][:] = dA2.sum(axis=0)
         if not need_dx:
             return None

@@ -54,8 +54,8 @@ class RNN(Recurrent):
         dA, self.dstate0 = self.K.rnn_backward(dHs, c["Hs"], W, c["mask"],
                                                ACTIVATION_CODES[self.activation])
         H = self.hidden_size
-        self.K.matmul_tn(previous_states(c["h0"], c["Hs"]), dA.reshape(-1, H), out=self.grads["W"])
-        return self._input_grads(dA, need_dx=need_dx)
+        dW = (previous_states(c["h0"], c["Hs"]), dA.reshape(-1, H), self.grads["W"])
+        return self._input_grads(dA, need_dx=need_dx, also=[dW])
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
