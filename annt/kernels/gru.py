@@ -19,38 +19,6 @@ from ._parallel import run_blocks
 _serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
 
-@njit(inline="always")
-def _gates_zr_(x, zri, a, qi, hi, b_hn, reset_after):
-    """One sequence, one step, first half: the update and reset gates a[:2H]
-    from the input projection x and h_{t-1} W_zr (zri), and q: r * h_{t-1}
-    (reset before), or h_{t-1} W_n + b_hn (reset after; qi holds h_{t-1} W_n)."""
-    H = hi.shape[0]
-    for j in range(2 * H):
-        a[j] = sigmoid_(x[j] + zri[j])
-    if reset_after:
-        for j in range(H):
-            qi[j] += b_hn[j]
-    else:
-        for j in range(H):
-            qi[j] = a[H + j] * hi[j]
-
-
-@njit(inline="always")
-def _candidate_update_(x, a, qi, qwi, hi, reset_after):
-    """Second half: the candidate a[2H:] (qwi = q W_n, reset before) and the new
-    state h_t = h_{t-1} + z (n - h_{t-1}), in place in hi."""
-    H = hi.shape[0]
-    if reset_after:
-        for j in range(H):
-            a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
-    else:
-        for j in range(H):
-            a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
-    for j in range(H):
-        # flush_: a state that fades would cross the subnormal numbers
-        hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
-
-
 @njit(**_serial)
 def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
     # The loops over j are short and touch few arrays each (row views), so
@@ -72,16 +40,33 @@ def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0,
                 Gs[b, t] = 0                    # (Gs and Q are not zeroed beforehand)
                 Q[b, t] = 0
                 continue
-            _gates_zr_(xw[b, t], zr[i], Gs[b, t], q[i], h[i], b_hn, reset_after)
+            a, x, zri, qi, hi = Gs[b, t], xw[b, t], zr[i], q[i], h[i]
+            for j in range(2 * H):
+                a[j] = sigmoid_(x[j] + zri[j])
+            if reset_after:
+                for j in range(H):
+                    qi[j] += b_hn[j]
+            else:
+                for j in range(H):
+                    qi[j] = a[H + j] * hi[j]
         if not reset_after:
             gemm_(q, W_n, qw, 0.0)
         for i in range(nb):
             b = b0 + i
             if mask[b, t] != 0:
-                Qi, qi = Q[b, t], q[i]
+                a, x, qi, hi, Qi = Gs[b, t], xw[b, t], q[i], h[i], Q[b, t]
+                if reset_after:
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
+                else:
+                    qwi = qw[i]
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
                 for j in range(H):
                     Qi[j] = qi[j]
-                _candidate_update_(xw[b, t], Gs[b, t], qi, qw[i], h[i], reset_after)
+                for j in range(H):
+                    # flush_: a state that fades would cross the subnormal numbers
+                    hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
             Hs[b, t] = h[i]
 
 
@@ -118,14 +103,33 @@ def _gru_infer_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, b0, b1):
         if reset_after:
             gemm_(h, W_n, q, 0.0)
         for i in range(nb):
-            if mask[b0 + i, t] != 0:
-                _gates_zr_(xw[b0 + i, t], zr[i], gates[i], q[i], h[i], b_hn, reset_after)
+            b = b0 + i
+            if mask[b, t] == 0:
+                continue
+            a, x, zri, qi, hi = gates[i], xw[b, t], zr[i], q[i], h[i]
+            for j in range(2 * H):
+                a[j] = sigmoid_(x[j] + zri[j])
+            if reset_after:
+                for j in range(H):
+                    qi[j] += b_hn[j]
+            else:
+                for j in range(H):
+                    qi[j] = a[H + j] * hi[j]
         if not reset_after:
             gemm_(q, W_n, qw, 0.0)
         for i in range(nb):
             b = b0 + i
             if mask[b, t] != 0:
-                _candidate_update_(xw[b, t], gates[i], q[i], qw[i], h[i], reset_after)
+                a, x, qi, hi = gates[i], xw[b, t], q[i], h[i]
+                if reset_after:
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
+                else:
+                    qwi = qw[i]
+                    for j in range(H):
+                        a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
+                for j in range(H):
+                    hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
             Hs[b, t] = h[i]
 
 
