@@ -138,6 +138,21 @@ def annt_worker(case, every_step):
 
 
 # ---------------------------------------------------------------- PyTorch worker
+def _torch_model(torch, recurrent, H, every_step):
+    """annt's Network([recurrent, Dense(H, 10), Softmax()]) in PyTorch (the softmax is in
+    the loss): scores at every step, or at the last step only."""
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.recurrent = recurrent
+            self.dense = torch.nn.Linear(H, 10)
+
+        def forward(self, x):
+            out = self.recurrent(x)[0]
+            return self.dense(out if every_step else out[:, -1])
+    return Model()
+
+
 def torch_worker(case, every_step, threads, after_annt=False):
     if after_annt:                  # annt first, used, then PyTorch in the same process
         import numpy as np
@@ -155,16 +170,7 @@ def torch_worker(case, every_step, threads, after_annt=False):
     torch.manual_seed(0)
     X, Y = _data(case, every_step)
     if case == "mnist_epoch":
-        class Model(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.gru = torch.nn.GRU(28, 56, batch_first=True)
-                self.dense = torch.nn.Linear(56, 10)
-
-            def forward(self, x):
-                out = self.gru(x)[0]
-                return self.dense(out if every_step else out[:, -1])
-        model = Model()
+        model = _torch_model(torch, torch.nn.GRU(28, 56, batch_first=True), 56, every_step)
         opt = torch.optim.Adam(model.parameters(), lr=0.001)
         loss_fn = torch.nn.CrossEntropyLoss()
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y.astype("int64"))
@@ -183,15 +189,7 @@ def torch_worker(case, every_step, threads, after_annt=False):
             step(xb, yb)
         return {"seconds": _timed(epoch, 0, 1)}
     if case in ("lstm_train", "lstm_infer"):
-        class Model(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = torch.nn.LSTM(64, 128, batch_first=True)
-                self.dense = torch.nn.Linear(128, 10)
-
-            def forward(self, x):
-                return self.dense(self.lstm(x)[0])
-        model = Model()
+        model = _torch_model(torch, torch.nn.LSTM(64, 128, batch_first=True), 128, True)
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y.astype("int64")).reshape(-1)
         if case == "lstm_train":
             opt = torch.optim.Adam(model.parameters(), lr=0.001)
