@@ -168,10 +168,11 @@ def lstm_backward(dHs, dcT, Cs, Gs, c0, W, mask):
     return dA, dh_next, dc_next
 
 
-def lstm_forward_infer(xw, W, h0, c0, mask):
-    """Inference only: the outputs Hs (N, T, H) of :func:`lstm_forward` and the
-    last cell state c_T (N, H), without the caches of the backward pass."""
-    Hs, Cs, _ = lstm_forward(xw, W, h0, c0, mask)
+def lstm_forward_infer(x, U, W, b, h0, c0, mask):
+    """Inference only: the outputs Hs (N, T, H) of :func:`lstm_forward` for the
+    input projections xw = x U + b, and the last cell state c_T (N, H), without
+    the caches of the backward pass. x (N, T, D), U (D, 4H), W (H, 4H), b (4H,)."""
+    Hs, Cs, _ = lstm_forward(x @ U + b, W, h0, c0, mask)
     return Hs, Cs[:, -1].copy()
 
 # --------------------------------------------------------------------- GRU

@@ -56,12 +56,12 @@ class LSTM(Recurrent):
     def _forward(self, x, state, mask):
         h0, c0 = self._check_state(state, x.shape[0])
         p = self.params
-        xw = self._project_input(x, p["U"], p["b"])
         if not self.keep_cache:                 # inference: nothing kept for backward
-            Hs, c_last = self.K.lstm_forward_infer(xw, p["W"], h0, c0, mask)
+            Hs, c_last = self.K.lstm_forward_infer(x, p["U"], p["W"], p["b"], h0, c0, mask)
             self.cache = None
             self.final_state = (Hs[:, -1].copy(), c_last)
             return Hs
+        xw = self._project_input(x, p["U"], p["b"])
         Hs, Cs, Gs = self.K.lstm_forward(xw, p["W"], h0, c0, mask)
         self.cache = {"x": x, "h0": h0, "c0": c0, "Hs": Hs, "Cs": Cs, "Gs": Gs, "mask": mask}
         self.final_state = (Hs[:, -1].copy(), Cs[:, -1].copy())
