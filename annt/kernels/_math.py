@@ -102,6 +102,23 @@ def _flush_overload(x):
 
 
 @njit(inline="always")
+def copy_(dst, src):
+    """dst[:] = src for vectors, as a loop. Assigning an array to a slice
+    (``Hs[b, t] = h``) makes Numba compile its shape-mismatch error message, and
+    formatting that message takes seconds of compile time in each fresh process
+    that has no cache yet (about 4 s of the MNIST model's first training call)."""
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(inline="always")
+def add_to_(dst, src):
+    """dst += src for vectors, as a loop (see ``copy_``)."""
+    for j in range(src.shape[0]):
+        dst[j] += src[j]
+
+
+@njit(inline="always")
 def flush_vec_(v):
     """flush_ on every element of the vector v, in place."""
     for j in range(v.shape[0]):

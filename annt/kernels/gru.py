@@ -12,7 +12,7 @@ of all steps were computed before, in one big product (``xw``).
 import numpy as np
 from numba import njit
 
-from ._math import flush_, sigmoid_, tanh_
+from ._math import copy_, flush_, sigmoid_, tanh_
 from ._blas import gemm_
 from ._parallel import run_blocks
 
@@ -67,7 +67,7 @@ def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0,
                 for j in range(H):
                     # flush_: a state that fades would cross the subnormal numbers
                     hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
-            Hs[b, t] = h[i]
+            copy_(Hs[b, t], h[i])
 
 
 def gru_forward(xw, W, b_hn, h0, mask, reset_after):
@@ -130,7 +130,7 @@ def _gru_infer_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, b0, b1):
                         a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
                 for j in range(H):
                     hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
-            Hs[b, t] = h[i]
+            copy_(Hs[b, t], h[i])
 
 
 def gru_forward_infer(xw, W, b_hn, h0, mask, reset_after):
@@ -237,7 +237,7 @@ def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0,
                 for j in range(H):
                     dhi[j] = flush_(dhp[j] + bi[j])
     for i in range(nb):
-        dh0[b0 + i] = dh[i]
+        copy_(dh0[b0 + i], dh[i])
 
 
 def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):

@@ -3,7 +3,8 @@
 import numpy as np
 from numba import njit
 
-from ._math import activate_, add_vec_mat_, add_vec_matT_, flush_vec_, times_activation_grad_
+from ._math import (activate_, add_to_, add_vec_mat_, add_vec_matT_, copy_, flush_vec_,
+                    times_activation_grad_)
 from ._blas import gemm_
 from ._parallel import run_blocks
 
@@ -20,15 +21,15 @@ def _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, b0, b1):
         y = y0[b].copy()
         for t in range(T):
             if mask[b, t] != 0:
-                a[:] = xw[b, t]
+                copy_(a, xw[b, t])
                 add_vec_mat_(a, y, W, 0)
                 h = Hs[b, t]
                 activate_(a, h, act)
-                ay[:] = c
+                copy_(ay, c)
                 add_vec_mat_(ay, h, V, 0)
                 activate_(ay, y, out_act)
                 flush_vec_(y)             # the fed-back output: no subnormals (see _math)
-            Ys[b, t] = y
+            copy_(Ys[b, t], y)
 
 
 def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
@@ -50,10 +51,10 @@ def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0
     for b in range(b0, b1):
         dy[:] = 0
         for t in range(T - 1, -1, -1):
-            dy += dYs[b, t]
+            add_to_(dy, dYs[b, t])
             if mask[b, t] != 0:
                 day = dAy[b, t]
-                day[:] = dy
+                copy_(day, dy)
                 times_activation_grad_(day, Ys[b, t], out_act)
                 flush_vec_(day)           # no subnormal numbers (see _math.flush_)
                 dah = dAh[b, t]
@@ -62,7 +63,7 @@ def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0
                 flush_vec_(dah)
                 dy[:] = 0
                 add_vec_matT_(dy, dah, WT, 0)
-        dy0[b] = dy
+        copy_(dy0[b], dy)
 
 
 def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):

@@ -5,7 +5,7 @@ matrix product per step for the whole block, the gate math fused (see ``gru``)."
 import numpy as np
 from numba import njit
 
-from ._math import carry_back_, flush_, sigmoid_, tanh_
+from ._math import carry_back_, copy_, flush_, sigmoid_, tanh_
 from ._blas import gemm_
 from ._parallel import run_blocks
 
@@ -57,8 +57,8 @@ def _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, b0, b1):
                 _cell_(Gs[b, t], c[k], h[k])
             else:
                 Gs[b, t] = 0              # (Gs is not zeroed beforehand)
-            Hs[b, t] = h[k]
-            Cs[b, t] = c[k]
+            copy_(Hs[b, t], h[k])
+            copy_(Cs[b, t], c[k])
 
 
 def lstm_forward(xw, W, h0, c0, mask):
@@ -84,13 +84,14 @@ def _lstm_infer_rows(x, UW, b, h0, c0, mask, Hs, c_last, b0, b1):
     G = UW.shape[1]
     nb = b1 - b0
     xh = np.empty((nb, D + UW.shape[1] // 4), x.dtype)   # [x_t, h_{t-1}] of the block
-    xh[:, D:] = h0[b0:b1]
+    for k in range(nb):
+        copy_(xh[k, D:], h0[b0 + k])
     c = c0[b0:b1].copy()
     z = np.empty((nb, G), x.dtype)        # x_t U + h_{t-1} W
     a = np.empty(G, x.dtype)              # one sequence's gates at this step
     for t in range(T):
         for k in range(nb):
-            xh[k, :D] = x[b0 + k, t]
+            copy_(xh[k, :D], x[b0 + k, t])
         gemm_(xh, UW, z, 0.0)
         for k in range(nb):
             bk = b0 + k
@@ -98,8 +99,9 @@ def _lstm_infer_rows(x, UW, b, h0, c0, mask, Hs, c_last, b0, b1):
             if mask[bk, t] != 0:
                 _gates_(b, z[k], a)
                 _cell_(a, c[k], h)
-            Hs[bk, t] = h
-    c_last[b0:b1] = c
+            copy_(Hs[bk, t], h)
+    for k in range(nb):
+        copy_(c_last[b0 + k], c[k])
 
 
 def lstm_forward_infer(x, U, W, b, h0, c0, mask):
@@ -179,8 +181,8 @@ def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
         gemm_(da, WT, back, 0.0)              # dh_{t-1} = da W^T, the whole block at once
         carry_back_(dh, back, mask, b0, t)
     for k in range(nb):
-        dh0[b0 + k] = dh[k]
-        dc0[b0 + k] = dc[k]
+        copy_(dh0[b0 + k], dh[k])
+        copy_(dc0[b0 + k], dc[k])
 
 
 def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):

@@ -7,7 +7,7 @@ before the time loop (see ``gru`` and ``_parallel``)."""
 import numpy as np
 from numba import njit
 
-from ._math import activate_, carry_back_, flush_vec_, times_activation_grad_
+from ._math import activate_, carry_back_, copy_, flush_vec_, times_activation_grad_
 from ._blas import gemm_
 from ._parallel import run_blocks
 
@@ -30,7 +30,7 @@ def _rnn_forward_rows(xw, W, h0, mask, act, Hs, b0, b1):
                     a[j] = xw[b, t, j] + hw[k, j]
                 activate_(a, h[k], act)
                 flush_vec_(h[k])          # no subnormal states (see _math)
-            Hs[b, t] = h[k]
+            copy_(Hs[b, t], h[k])
 
 
 def rnn_forward(xw, W, h0, mask, act):
@@ -57,14 +57,14 @@ def _rnn_backward_rows(dHs, Hs, WT, mask, act, dA, dh0, b0, b1):
                     da[k, j] = dh[k, j]
                 times_activation_grad_(da[k], Hs[b, t], act)
                 flush_vec_(da[k])         # no subnormal numbers (see _math.flush_)
-                dA[b, t] = da[k]
+                copy_(dA[b, t], da[k])
             else:                         # padding: nothing flows into this step
                 for j in range(H):
                     da[k, j] = 0
         gemm_(da, WT, back, 0.0)
         carry_back_(dh, back, mask, b0, t)
     for k in range(nb):
-        dh0[b0 + k] = dh[k]
+        copy_(dh0[b0 + k], dh[k])
 
 
 def rnn_backward(dHs, Hs, WT, mask, act):
