@@ -547,3 +547,55 @@ def test_a_corrupt_numba_cache_file_is_compiled_again(tmp_path):
                          "If this warning comes back, delete"):
             assert fragment in message, message
         assert _run_with_cache(cache) == []         # the entry was written anew
+
+
+# --------------------------------------------------------------------------- #
+# what a first run compiles
+# --------------------------------------------------------------------------- #
+_COMPILED_SCRIPT = """
+import json
+import numpy as np
+from numba.core import event
+import annt
+
+compiled = []
+
+
+class Recorder(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        fn = getattr(ev.data.get("dispatcher"), "py_func", None)
+        compiled.append(f"{fn.__module__}.{fn.__qualname__}" if fn else "?")
+
+
+event.register("numba:compile", Recorder())
+rng = np.random.default_rng(0)
+X = rng.uniform(-1, 1, (20, 5, 3)).astype(np.float32)
+Y = rng.uniform(-1, 1, (20, 5, 2)).astype(np.float32)
+for layer in (annt.LSTM(3, 4), annt.GRU(3, 4), annt.GRU(3, 4, reset_after=True), annt.RNN(3, 4),
+              annt.Jordan(3, 4, 2)):
+    net = annt.Network([layer, annt.Dense(layer.output_size, 2)])
+    annt.NetworkTraining(net, "mse", annt.Adam(0.01)).train_batch(X, Y)
+    inference = annt.NetworkInference(net)
+    inference.predict(X)
+    inference.step(X[:, 0])
+print(json.dumps(compiled))
+"""
+
+
+def test_kernels_compile_no_error_message_formatting(tmp_path):
+    """Assigning an array to a slice inside a kernel (``Hs[b, t] = h``) makes Numba
+    compile the formatting of its shape-mismatch message, seconds of a first
+    run's compile time; the kernels copy with loops (``_math.copy_``). Checked
+    on what a first training, prediction and step of every recurrent layer
+    compile with an empty cache."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", _COMPILED_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    compiled = json.loads(proc.stdout.splitlines()[-1])
+    assert any("_lstm_infer_rows" in name for name in compiled), compiled     # it did compile
+    slow = [name for name in compiled if "shape_context" in name or "unicode" in name]
+    assert not slow, f"string formatting compiled into the kernels: {slow}"
