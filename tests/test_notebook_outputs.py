@@ -105,3 +105,24 @@ def test_census_sorts_cells_as_nbval_compares_them():
                      (6, "sanitized"), (7, "timing")]
     assert NOISE.search("max |difference| 2.8e-17") and NOISE.search("error 5.3e-10")
     assert not NOISE.search("max |difference| < 1e-12") and not NOISE.search("lr 1.5e-3")
+
+
+def test_readme_quotes_the_fair_run_stored_in_the_speed_chapter():
+    """The README's table of fair ratios is the run stored in the speed chapter:
+    every case's annt time, PyTorch time and ratio appear in the README's row."""
+    nb = json.loads((REPO_ROOT / "book" / "how_annt_is_fast.ipynb").read_text(encoding="utf-8"))
+    table = next("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
+                 for o in c.get("outputs", []) if "PyTorch/annt" in "".join(o.get("text", "")))
+    rows = {"mnist_epoch": "MNIST GRU", "lstm_train": "training step",
+            "lstm_infer": "the same LSTM: inference", "rnn_step": "RNN 32"}
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    for line in table.splitlines():
+        fields = line.split()
+        if not fields or fields[0] not in rows or len(fields) < 5:
+            continue
+        row = next((r for r in readme if r.startswith("| ") and rows[fields[0]] in r), None)
+        assert row is not None, f"no README row for {fields[0]}"
+        for value in fields[2:5]:               # annt, PyTorch, ratio
+            assert value in row, f"README row {row!r} lacks {value} of the stored run: {line}"
+    compile_s = next(line.split()[2] for line in table.splitlines() if line.startswith("compile"))
+    assert any("first training call" in r and f"{compile_s} s" in r for r in readme), compile_s
