@@ -82,8 +82,9 @@ def _lstm_infer_rows(x, UW, b, h0, c0, mask, Hs, c_last, b0, b1):
     # buffer of the block, the cell states are not stored.
     T, D = x.shape[1], x.shape[2]
     G = UW.shape[1]
+    H = G // 4
     nb = b1 - b0
-    xh = np.empty((nb, D + UW.shape[1] // 4), x.dtype)   # [x_t, h_{t-1}] of the block
+    xh = np.empty((nb, D + H), x.dtype)   # [x_t, h_{t-1}] of the block
     for k in range(nb):
         copy_(xh[k, D:], h0[b0 + k])
     c = c0[b0:b1].copy()
