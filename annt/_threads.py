@@ -7,8 +7,8 @@ the MNIST model an epoch took several times longer with BLAS threads left on.
 The public training and inference entry points run under this limit; it is
 lifted again when they return.
 
-threadpoolctl finds the BLAS libraries (NumPy's, and SciPy's that the Numba
-kernels call through ``np.dot``) once; entering and leaving the limit then costs
+threadpoolctl finds the BLAS libraries (NumPy's, which the Numba kernels call,
+and SciPy's where they fall back on it) once; entering and leaving the limit then costs
 a few ctypes calls, which matters for step-by-step inference (one call per
 time step).
 """
@@ -26,9 +26,11 @@ _depth = 0
 def _libs():
     global _blas_libs
     if _blas_libs is None:
-        # The kernels' np.dot calls SciPy's BLAS (which may be another OpenBLAS
-        # than NumPy's): load it before looking for the libraries.
-        import scipy.linalg.cython_blas  # noqa: F401
+        # Where NumPy brings no CBLAS, the kernels call SciPy's BLAS (which may
+        # be another OpenBLAS than NumPy's): load it before looking for the libraries.
+        from .kernels import _blas
+        if _blas.BACKEND == "scipy-f77":
+            import scipy.linalg.cython_blas  # noqa: F401
         _blas_libs = [lc for lc in _threadpool_controller().lib_controllers
                       if lc.user_api == "blas"]
     return _blas_libs

@@ -74,9 +74,18 @@ _F77 = {f: types.ExternalFunction(f"annt_f77_{'s' if f is _F32 else 'd'}gemm", _
         for f in (_F32, _F64)}
 
 
+def _register_f77():
+    """SciPy's Fortran gemm under the names the adapters call. Importing SciPy's
+    BLAS takes about 0.2 s, so it is done only where an adapter is needed."""
+    for letter in "sd":
+        llb.add_symbol(f"annt_f77_{letter}gemm",
+                       get_cython_function_address("scipy.linalg.cython_blas", f"{letter}gemm"))
+
+
 def _adapter(ftype):
     """A C function with CBLAS's row-major signature that calls SciPy's Fortran
     gemm (column-major): C = A B in rows is C^T = B^T A^T in columns."""
+    _register_f77()
     f77 = _F77[ftype]
     np_type = np.float32 if ftype is _F32 else np.float64
     sig = _signature(ftype)
@@ -98,9 +107,7 @@ def _adapter(ftype):
 
 def _register():
     numpy_cblas = _numpy_cblas()
-    for ftype, letter in ((_F32, "s"), (_F64, "d")):
-        llb.add_symbol(f"annt_f77_{letter}gemm",
-                       get_cython_function_address("scipy.linalg.cython_blas", f"{letter}gemm"))
+    for ftype in (_F32, _F64):
         address = numpy_cblas.get(ftype)
         if address is None:
             address = _adapter(ftype).address

@@ -5,7 +5,7 @@ Gate order z, r, n; h_t = (1 - z) h_{t-1} + z n.
 How they are fast (see ``_parallel`` for the split over threads): each thread
 takes a block of sequences and walks through time once. At every step the
 recurrent products of the whole block are ONE matrix product (BLAS, through
-``np.dot`` into a scratch buffer: no allocation inside the time loop), and the
+``gemm_`` into a scratch buffer: no allocation inside the time loop), and the
 element-wise gate math of the step is one fused loop. The input projections
 of all steps were computed before, in one big product (``xw``).
 """
@@ -19,55 +19,80 @@ from ._parallel import run_blocks
 _serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
 
-@njit(**_serial)
-def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, Gs, Q, b0, b1):
-    # The loops over j are short and touch few arrays each (row views), so
-    # that LLVM vectorises them; see lstm._gates_.
-    T, G = xw.shape[1], xw.shape[2]
-    H = G // 3
-    nb = b1 - b0
-    h = h0[b0:b1].copy()                       # (nb, H): the block's states
-    zr = np.empty((nb, 2 * H), xw.dtype)       # h_{t-1} W_zr
-    q = np.empty((nb, H), xw.dtype)            # r * h_{t-1}, or h_{t-1} W_n + b_hn
-    qw = np.empty((nb, H), xw.dtype)           # q W_n (reset before)
-    for t in range(T):
-        gemm_(h, W_zr, zr, 0.0)
-        if reset_after:
-            gemm_(h, W_n, q, 0.0)
-        for i in range(nb):
-            b = b0 + i
-            if mask[b, t] == 0:
-                Gs[b, t] = 0                    # (Gs and Q are not zeroed beforehand)
-                Q[b, t] = 0
-                continue
-            a, x, zri, qi, hi = Gs[b, t], xw[b, t], zr[i], q[i], h[i]
-            for j in range(2 * H):
-                a[j] = sigmoid_(x[j] + zri[j])
+def _forward_rows(reset_after, keep):
+    """The forward kernel of one convention (``reset_after``), for training
+    (``keep``: the gates and q of every step are stored for the backward pass)
+    or for inference (they live in scratch rows of the block, nothing else is
+    stored; same operations in the same order, so the same Hs bit for bit).
+
+    Numba takes the two flags, variables of this enclosing function, as
+    compile-time constants and drops the branches they rule out: each of the
+    four kernels compiles only its own code, and a model compiles only the
+    variants it uses (a first run's compile time)."""
+
+    @njit(**_serial)
+    def _gru_forward_rows(xw, W_zr, W_n, b_hn, h0, mask, Hs, Gs, Q, b0, b1):
+        # The loops over j are short and touch few arrays each (row views), so
+        # that LLVM vectorises them; see lstm._gates_.
+        T, G = xw.shape[1], xw.shape[2]
+        H = G // 3
+        nb = b1 - b0
+        h = h0[b0:b1].copy()                       # (nb, H): the block's states
+        zr = np.empty((nb, 2 * H), xw.dtype)       # h_{t-1} W_zr
+        q = np.empty((nb, H), xw.dtype)            # r * h_{t-1}, or h_{t-1} W_n + b_hn
+        qw = np.empty((nb, H), xw.dtype)           # q W_n (reset before)
+        gates = np.empty((0 if keep else nb, G), xw.dtype)   # inference: this step's gates
+        for t in range(T):
+            gemm_(h, W_zr, zr, 0.0)
             if reset_after:
-                for j in range(H):
-                    qi[j] += b_hn[j]
-            else:
-                for j in range(H):
-                    qi[j] = a[H + j] * hi[j]
-        if not reset_after:
-            gemm_(q, W_n, qw, 0.0)
-        for i in range(nb):
-            b = b0 + i
-            if mask[b, t] != 0:
-                a, x, qi, hi, Qi = Gs[b, t], xw[b, t], q[i], h[i], Q[b, t]
+                gemm_(h, W_n, q, 0.0)
+            for i in range(nb):
+                b = b0 + i
+                if mask[b, t] == 0:
+                    if keep:
+                        Gs[b, t] = 0                # (Gs and Q are not zeroed beforehand)
+                        Q[b, t] = 0
+                    continue
+                a = Gs[b, t] if keep else gates[i]
+                x, zri, qi, hi = xw[b, t], zr[i], q[i], h[i]
+                for j in range(2 * H):
+                    a[j] = sigmoid_(x[j] + zri[j])
                 if reset_after:
                     for j in range(H):
-                        a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
+                        qi[j] += b_hn[j]
                 else:
-                    qwi = qw[i]
                     for j in range(H):
-                        a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
-                for j in range(H):
-                    Qi[j] = qi[j]
-                for j in range(H):
-                    # flush_: a state that fades would cross the subnormal numbers
-                    hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
-            copy_(Hs[b, t], h[i])
+                        qi[j] = a[H + j] * hi[j]
+            if not reset_after:
+                gemm_(q, W_n, qw, 0.0)
+            for i in range(nb):
+                b = b0 + i
+                if mask[b, t] != 0:
+                    a = Gs[b, t] if keep else gates[i]
+                    x, qi, hi = xw[b, t], q[i], h[i]
+                    if reset_after:
+                        for j in range(H):
+                            a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
+                    else:
+                        qwi = qw[i]
+                        for j in range(H):
+                            a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
+                    if keep:
+                        copy_(Q[b, t], qi)
+                    for j in range(H):
+                        # flush_: a state that fades would cross the subnormal numbers
+                        hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
+                copy_(Hs[b, t], h[i])
+
+    return _gru_forward_rows
+
+
+# One compiled kernel per (reset_after, keep); the names are those the
+# corrupt-cache guard of annt.kernels looks for (module-level dispatchers).
+_gru_forward_rows_before = _forward_rows(reset_after=False, keep=True)
+_gru_forward_rows_after = _forward_rows(reset_after=True, keep=True)
+_gru_infer_rows_before = _forward_rows(reset_after=False, keep=False)
+_gru_infer_rows_after = _forward_rows(reset_after=True, keep=False)
 
 
 def gru_forward(xw, W, b_hn, h0, mask, reset_after):
@@ -80,57 +105,9 @@ def gru_forward(xw, W, b_hn, h0, mask, reset_after):
     Hs = np.empty((N, T, H), xw.dtype)
     Gs = np.empty((N, T, G), xw.dtype)
     Q = np.empty((N, T, H), xw.dtype)
-    run_blocks(_gru_forward_rows, N,
-               xw, W_zr, W_n, b_hn, h0, mask, bool(reset_after), Hs, Gs, Q)
+    rows = _gru_forward_rows_after if reset_after else _gru_forward_rows_before
+    run_blocks(rows, N, xw, W_zr, W_n, b_hn, h0, mask, Hs, Gs, Q)
     return Hs, Gs, Q
-
-
-@njit(**_serial)
-def _gru_infer_rows(xw, W_zr, W_n, b_hn, h0, mask, reset_after, Hs, b0, b1):
-    # As _gru_forward_rows, without what only the backward pass needs: the
-    # gates live in a scratch buffer of the block, q is not stored. Same
-    # operations in the same order: the same Hs, bit for bit.
-    T, G = xw.shape[1], xw.shape[2]
-    H = G // 3
-    nb = b1 - b0
-    h = h0[b0:b1].copy()
-    zr = np.empty((nb, 2 * H), xw.dtype)
-    q = np.empty((nb, H), xw.dtype)
-    qw = np.empty((nb, H), xw.dtype)
-    gates = np.empty((nb, G), xw.dtype)
-    for t in range(T):
-        gemm_(h, W_zr, zr, 0.0)
-        if reset_after:
-            gemm_(h, W_n, q, 0.0)
-        for i in range(nb):
-            b = b0 + i
-            if mask[b, t] == 0:
-                continue
-            a, x, zri, qi, hi = gates[i], xw[b, t], zr[i], q[i], h[i]
-            for j in range(2 * H):
-                a[j] = sigmoid_(x[j] + zri[j])
-            if reset_after:
-                for j in range(H):
-                    qi[j] += b_hn[j]
-            else:
-                for j in range(H):
-                    qi[j] = a[H + j] * hi[j]
-        if not reset_after:
-            gemm_(q, W_n, qw, 0.0)
-        for i in range(nb):
-            b = b0 + i
-            if mask[b, t] != 0:
-                a, x, qi, hi = gates[i], xw[b, t], q[i], h[i]
-                if reset_after:
-                    for j in range(H):
-                        a[2 * H + j] = tanh_(x[2 * H + j] + a[H + j] * qi[j])
-                else:
-                    qwi = qw[i]
-                    for j in range(H):
-                        a[2 * H + j] = tanh_(x[2 * H + j] + qwi[j])
-                for j in range(H):
-                    hi[j] = flush_(hi[j] + a[j] * (a[2 * H + j] - hi[j]))
-            copy_(Hs[b, t], h[i])
 
 
 def gru_forward_infer(xw, W, b_hn, h0, mask, reset_after):
@@ -141,103 +118,115 @@ def gru_forward_infer(xw, W, b_hn, h0, mask, reset_after):
     W_zr = np.ascontiguousarray(W[:, :2 * H])
     W_n = np.ascontiguousarray(W[:, 2 * H:])
     Hs = np.empty((N, T, H), xw.dtype)
-    run_blocks(_gru_infer_rows, N, xw, W_zr, W_n, b_hn, h0, mask, bool(reset_after), Hs)
+    unused = np.empty((0, 0, 0), xw.dtype)      # Gs and Q: not stored in inference
+    rows = _gru_infer_rows_after if reset_after else _gru_infer_rows_before
+    run_blocks(rows, N, xw, W_zr, W_n, b_hn, h0, mask, Hs, unused, unused)
     return Hs
 
 
-@njit(**_serial)
-def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, dAx, dAh, dh0, b0, b1):
-    # Short loops over few arrays (row views), vectorised; see lstm._gates_.
-    # flush_: no subnormal numbers in a fading gradient (see _math).
-    T, G = Gs.shape[1], Gs.shape[2]
-    H = G // 3
-    nb = b1 - b0
-    one = Gs.dtype.type(1)
-    dh = np.zeros((nb, H), Gs.dtype)           # dL/dh_t, carried back in time
-    dh_prev = np.empty((nb, H), Gs.dtype)
-    da_zr = np.zeros((nb, 2 * H), Gs.dtype)    # gradients of the z, r pre-activations
-    da_n = np.zeros((nb, H), Gs.dtype)         # of n's pre-activation (reset before) or of q (after)
-    dq = np.empty((nb, H), Gs.dtype)
-    back = np.empty((nb, H), Gs.dtype)
-    WT_zr = WT[:2 * H]                          # (2H, H), contiguous rows of W.T
-    WT_n = WT[2 * H:]
-    for t in range(T - 1, -1, -1):
-        for i in range(nb):
-            b = b0 + i
-            dhi, dzr, dni, dhp = dh[i], da_zr[i], da_n[i], dh_prev[i]
-            dy = dHs[b, t]
-            for j in range(H):
-                dhi[j] += dy[j]
-            if mask[b, t] == 0:                 # padding: nothing flows into this step
-                for j in range(2 * H):
-                    dzr[j] = 0
+def _backward_rows(reset_after):
+    """The backward kernel of one convention (a compile-time constant, as in
+    :func:`_forward_rows`)."""
+
+    @njit(**_serial)
+    def _gru_backward_rows(dHs, Hs, h0, Gs, Q, WT, mask, dAx, dAh, dh0, b0, b1):
+        # Short loops over few arrays (row views), vectorised; see lstm._gates_.
+        # flush_: no subnormal numbers in a fading gradient (see _math).
+        T, G = Gs.shape[1], Gs.shape[2]
+        H = G // 3
+        nb = b1 - b0
+        one = Gs.dtype.type(1)
+        dh = np.zeros((nb, H), Gs.dtype)           # dL/dh_t, carried back in time
+        dh_prev = np.empty((nb, H), Gs.dtype)
+        da_zr = np.zeros((nb, 2 * H), Gs.dtype)    # gradients of the z, r pre-activations
+        da_n = np.zeros((nb, H), Gs.dtype)         # of n's pre-activation (reset before) or of q (after)
+        dq = np.empty((nb, H), Gs.dtype)
+        back = np.empty((nb, H), Gs.dtype)
+        WT_zr = WT[:2 * H]                          # (2H, H), contiguous rows of W.T
+        WT_n = WT[2 * H:]
+        for t in range(T - 1, -1, -1):
+            for i in range(nb):
+                b = b0 + i
+                dhi, dzr, dni, dhp = dh[i], da_zr[i], da_n[i], dh_prev[i]
+                dy = dHs[b, t]
                 for j in range(H):
-                    dni[j] = 0
-                dAx[b, t] = 0                   # (the outputs are not zeroed beforehand)
-                dAh[b, t] = 0
-                continue
-            g, dax = Gs[b, t], dAx[b, t]
-            h_prev = Hs[b, t - 1] if t > 0 else h0[b]
-            for j in range(H):                  # z
-                z = g[j]
-                dzr[j] = flush_(dhi[j] * (g[2 * H + j] - h_prev[j]) * z * (one - z))
-            for j in range(H):                  # n's pre-activation
-                n = g[2 * H + j]
-                dax[2 * H + j] = flush_(dhi[j] * g[j] * (one - n * n))
-            for j in range(H):                  # through (1 - z) h_{t-1}
-                dhp[j] = dhi[j] * (one - g[j])
-            for j in range(H):
-                dax[j] = dzr[j]
-            if reset_after:                     # n = tanh(.. + r q): dr = dn q, dq = dn r
-                q = Q[b, t]
+                    dhi[j] += dy[j]
+                if mask[b, t] == 0:                 # padding: nothing flows into this step
+                    for j in range(2 * H):
+                        dzr[j] = 0
+                    for j in range(H):
+                        dni[j] = 0
+                    dAx[b, t] = 0                   # (the outputs are not zeroed beforehand)
+                    dAh[b, t] = 0
+                    continue
+                g, dax = Gs[b, t], dAx[b, t]
+                h_prev = Hs[b, t - 1] if t > 0 else h0[b]
+                for j in range(H):                  # z
+                    z = g[j]
+                    dzr[j] = flush_(dhi[j] * (g[2 * H + j] - h_prev[j]) * z * (one - z))
+                for j in range(H):                  # n's pre-activation
+                    n = g[2 * H + j]
+                    dax[2 * H + j] = flush_(dhi[j] * g[j] * (one - n * n))
+                for j in range(H):                  # through (1 - z) h_{t-1}
+                    dhp[j] = dhi[j] * (one - g[j])
                 for j in range(H):
-                    r = g[H + j]
-                    dzr[H + j] = flush_(dax[2 * H + j] * q[j] * r * (one - r))
-                for j in range(H):
-                    dni[j] = flush_(dax[2 * H + j] * g[H + j])
-                for j in range(H):
-                    dax[H + j] = dzr[H + j]
+                    dax[j] = dzr[j]
+                if reset_after:                     # n = tanh(.. + r q): dr = dn q, dq = dn r
+                    q = Q[b, t]
+                    for j in range(H):
+                        r = g[H + j]
+                        dzr[H + j] = flush_(dax[2 * H + j] * q[j] * r * (one - r))
+                    for j in range(H):
+                        dni[j] = flush_(dax[2 * H + j] * g[H + j])
+                    for j in range(H):
+                        dax[H + j] = dzr[H + j]
+                else:
+                    for j in range(H):
+                        dni[j] = dax[2 * H + j]
+            if reset_after:
+                gemm_(da_n, WT_n, back, 0.0)            # q = h W_n + b_hn  ->  dh += dq W_n^T
             else:
-                for j in range(H):
-                    dni[j] = dax[2 * H + j]
-        if reset_after:
-            gemm_(da_n, WT_n, back, 0.0)            # q = h W_n + b_hn  ->  dh += dq W_n^T
-        else:
-            gemm_(da_n, WT_n, dq, 0.0)              # n's product is q W_n  ->  dq = dn W_n^T
+                gemm_(da_n, WT_n, dq, 0.0)              # n's product is q W_n  ->  dq = dn W_n^T
+                for i in range(nb):
+                    b = b0 + i
+                    if mask[b, t] == 0:
+                        continue
+                    g, dax, dqi, dzr, dhp = Gs[b, t], dAx[b, t], dq[i], da_zr[i], dh_prev[i]
+                    h_prev = Hs[b, t - 1] if t > 0 else h0[b]
+                    for j in range(H):              # q = r * h_prev
+                        r = g[H + j]
+                        dzr[H + j] = flush_(dqi[j] * h_prev[j] * r * (one - r))
+                    for j in range(H):
+                        dax[H + j] = dzr[H + j]
+                    for j in range(H):
+                        dhp[j] += dqi[j] * g[H + j]
             for i in range(nb):
                 b = b0 + i
                 if mask[b, t] == 0:
                     continue
-                g, dax, dqi, dzr, dhp = Gs[b, t], dAx[b, t], dq[i], da_zr[i], dh_prev[i]
-                h_prev = Hs[b, t - 1] if t > 0 else h0[b]
-                for j in range(H):              # q = r * h_prev
-                    r = g[H + j]
-                    dzr[H + j] = flush_(dqi[j] * h_prev[j] * r * (one - r))
+                dah, dzr, dni = dAh[b, t], da_zr[i], da_n[i]
+                for j in range(2 * H):
+                    dah[j] = dzr[j]
                 for j in range(H):
-                    dax[H + j] = dzr[H + j]
-                for j in range(H):
-                    dhp[j] += dqi[j] * g[H + j]
+                    dah[2 * H + j] = dni[j]
+                if reset_after:
+                    dhp, bi = dh_prev[i], back[i]
+                    for j in range(H):
+                        dhp[j] += bi[j]
+            gemm_(da_zr, WT_zr, back, 0.0)              # through the gates' products h W_zr
+            for i in range(nb):
+                if mask[b0 + i, t] != 0:
+                    dhi, dhp, bi = dh[i], dh_prev[i], back[i]
+                    for j in range(H):
+                        dhi[j] = flush_(dhp[j] + bi[j])
         for i in range(nb):
-            b = b0 + i
-            if mask[b, t] == 0:
-                continue
-            dah, dzr, dni = dAh[b, t], da_zr[i], da_n[i]
-            for j in range(2 * H):
-                dah[j] = dzr[j]
-            for j in range(H):
-                dah[2 * H + j] = dni[j]
-            if reset_after:
-                dhp, bi = dh_prev[i], back[i]
-                for j in range(H):
-                    dhp[j] += bi[j]
-        gemm_(da_zr, WT_zr, back, 0.0)              # through the gates' products h W_zr
-        for i in range(nb):
-            if mask[b0 + i, t] != 0:
-                dhi, dhp, bi = dh[i], dh_prev[i], back[i]
-                for j in range(H):
-                    dhi[j] = flush_(dhp[j] + bi[j])
-    for i in range(nb):
-        copy_(dh0[b0 + i], dh[i])
+            copy_(dh0[b0 + i], dh[i])
+
+    return _gru_backward_rows
+
+
+_gru_backward_rows_before = _backward_rows(reset_after=False)
+_gru_backward_rows_after = _backward_rows(reset_after=True)
 
 
 def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
@@ -247,8 +236,8 @@ def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
     dAx = np.empty_like(Gs)                 # every entry is written by the kernel
     dAh = np.empty_like(Gs)
     dh0 = np.empty((N, H), Gs.dtype)
-    run_blocks(_gru_backward_rows, N,
-               dHs, Hs, h0, Gs, Q, WT, mask, bool(reset_after), dAx, dAh, dh0)
+    rows = _gru_backward_rows_after if reset_after else _gru_backward_rows_before
+    run_blocks(rows, N, dHs, Hs, h0, Gs, Q, WT, mask, dAx, dAh, dh0)
     return dAx, dAh, dh0
 
 
