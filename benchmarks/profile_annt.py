@@ -131,14 +131,19 @@ def floor_seconds(shapes, T, blocks, dtype=np.float32, repeats=50):
     try:
         with blas_single_thread():     # as annt's calls run: BLAS itself on one thread
             run()
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - t0)
+            return statistics.median(call_times(run, repeats))
     finally:
         pool.shutdown()
-    return statistics.median(times)
+
+
+def call_times(fn, repeats):
+    """The times of ``repeats`` calls of fn(), in seconds."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def flops(shapes, T):
@@ -183,21 +188,13 @@ def run_case(case, repeats):
     title, call, products, T, blocks = CASES[case]()
     for _ in range(10):                       # compile, fill buffers
         call()
-    whole = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        whole.append(time.perf_counter() - t0)
+    whole = call_times(call, repeats)
     profile = Profile()
     instrument(profile)
-    timed = []
     try:
         call()
         profile.reset()
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            call()
-            timed.append(time.perf_counter() - t0)
+        timed = call_times(call, repeats)
     finally:
         profile.restore()
     t_whole = sum(timed) / repeats         # the parts below are means over the same calls
