@@ -585,12 +585,12 @@ print(json.dumps(compiled))
 """
 
 
-def test_kernels_compile_no_error_message_formatting(tmp_path):
+def test_kernels_compile_no_error_message_formatting_and_are_cached(tmp_path):
     """Assigning an array to a slice inside a kernel (``Hs[b, t] = h``) makes Numba
     compile the formatting of its shape-mismatch message, seconds of a first
     run's compile time; the kernels copy with loops (``_math.copy_``). Checked
     on what a first training, prediction and step of every recurrent layer
-    compile with an empty cache."""
+    compile with an empty cache; a second process then compiles nothing."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-c", _COMPILED_SCRIPT], env=env, capture_output=True,
                           text=True, timeout=1200)
@@ -599,3 +599,37 @@ def test_kernels_compile_no_error_message_formatting(tmp_path):
     assert any("_lstm_infer_rows" in name for name in compiled), compiled     # it did compile
     slow = [name for name in compiled if "shape_context" in name or "unicode" in name]
     assert not slow, f"string formatting compiled into the kernels: {slow}"
+    # A second process finds every kernel in the cache, the per-variant kernels
+    # (built in a closure, see _cache.KernelVariants) included.
+    proc = subprocess.run([sys.executable, "-c", _COMPILED_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == [], "compiled again despite the cache"
+
+
+def test_kernel_variants_are_built_once_each_with_the_recovering_cache():
+    """The RNN, Jordan and GRU sequence kernels are built per activation or
+    convention (a compile-time constant): one dispatcher per variant, kept, and
+    each able to recover from a corrupt cache file."""
+    from annt.kernels import _cache, gru, jordan, rnn
+    tanh_kernel = rnn._rnn_forward_rows[TANH]
+    assert rnn._rnn_forward_rows[TANH] is tanh_kernel
+    assert rnn._rnn_forward_rows[RELU] is not tanh_kernel
+    assert jordan._jordan_backward_rows[TANH, SIGMOID] is jordan._jordan_backward_rows[(TANH, SIGMOID)]
+    assert jordan._jordan_backward_rows[TANH, SIGMOID] is not jordan._jordan_backward_rows[SIGMOID, TANH]
+    for kernel in (tanh_kernel, jordan._jordan_backward_rows[TANH, SIGMOID],
+                   gru._gru_forward_rows_before, gru._gru_infer_rows_after,
+                   gru._gru_backward_rows_after):
+        assert type(kernel._cache) is _cache.RecoveringCache
+
+
+@pytest.mark.parametrize("code", [7, -1, "tanh"])
+def test_unknown_activation_code_is_refused(code):
+    x = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(ValueError, match="unknown activation code"):
+        K.rnn_forward(x, np.zeros((4, 4), np.float32), np.zeros((2, 4), np.float32),
+                      np.ones((2, 3), np.float32), code)
+    with pytest.raises(ValueError, match="unknown activation code"):
+        K.jordan_forward(x, np.zeros((2, 4), np.float32), np.zeros((4, 2), np.float32),
+                         np.zeros(2, np.float32), np.zeros((2, 2), np.float32),
+                         np.ones((2, 3), np.float32), TANH, code)

@@ -49,7 +49,18 @@ class RecoveringCache(FunctionCache):
     entry a miss, and the kernel is compiled again."""
 
     def _index_key(self, sig, codegen):
-        return super()._index_key(sig, codegen) + (SOURCES,)
+        # Numba's own key: the signature, the target machine, and digests of the
+        # bytecode and of the closure's values (which it pickles). A kernel
+        # built for one variant (KernelVariants) has the loops it calls in its
+        # closure, and a compiled function pickles differently in every process:
+        # the entry would never be found again. Such functions are named
+        # instead (their source is in SOURCES).
+        def digest(data):
+            return hashlib.sha256(data).hexdigest()
+        closure = self._py_func.__closure__ or ()
+        values = "\n".join(_describe(cell.cell_contents) for cell in closure)
+        return (sig, codegen.magic_tuple(),
+                (digest(self._py_func.__code__.co_code), digest(values.encode())), SOURCES)
 
     def load_overload(self, sig, target_context):
         try:
@@ -81,6 +92,13 @@ class RecoveringCache(FunctionCache):
         return f"{self._py_func.__module__}.{self._py_func.__qualname__}"
 
 
+def _describe(value):
+    """A closure value, the same in every process: a compiled function by its name."""
+    if isinstance(value, Dispatcher):
+        return f"{value.py_func.__module__}.{value.py_func.__qualname__}"
+    return f"{type(value).__name__}:{value!r}"
+
+
 def recover_from_corrupt_cache(namespace):
     """Give every cached Numba kernel in ``namespace`` (a module's globals) a
     :class:`RecoveringCache`. Returns how many it changed."""
@@ -91,3 +109,26 @@ def recover_from_corrupt_cache(namespace):
             cache.__class__ = RecoveringCache   # same state, one method more careful
             changed += 1
     return changed
+
+
+class KernelVariants:
+    """Kernels made by ``factory(*key)``, one per key, each built on first use and
+    given a :class:`RecoveringCache`: ``variants[key]`` is the kernel.
+
+    A kernel's variant (an activation, a convention) is a variable of the
+    factory, which Numba compiles as a constant, dropping the code of the other
+    variants: a model compiles only what it uses (a first run's compile time)."""
+
+    def __init__(self, factory):
+        self._factory = factory
+        self._built = {}
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        kernel = self._built.get(key)
+        if kernel is None:      # (two threads may both build it: either result will do)
+            kernel = self._factory(*key)
+            recover_from_corrupt_cache({"kernel": kernel})
+            kernel = self._built.setdefault(key, kernel)
+        return kernel
+

@@ -134,39 +134,100 @@ def flush_vec_(v):
 
 
 @njit(inline="always")
+def tanh_vec_(a, out):
+    """out[:] = tanh(a[:])."""
+    for j in range(a.shape[0]):
+        out[j] = tanh_(a[j])
+
+
+@njit(inline="always")
+def sigmoid_vec_(a, out):
+    """out[:] = sigmoid(a[:])."""
+    for j in range(a.shape[0]):
+        out[j] = sigmoid_(a[j])
+
+
+@njit(inline="always")
+def relu_vec_(a, out):
+    """out[:] = max(a[:], 0)."""
+    zero = a.dtype.type(0)
+    for j in range(a.shape[0]):
+        out[j] = max(a[j], zero)
+
+
+@njit(inline="always")
+def identity_vec_(a, out):
+    """out[:] = a[:]."""
+    for j in range(a.shape[0]):
+        out[j] = a[j]
+
+
+@njit(inline="always")
 def activate_(a, out, code):
     """out[:] = act(a[:]) for an activation code (the branch sits outside the loop)."""
-    n = a.shape[0]
     if code == TANH:
-        for j in range(n):
-            out[j] = tanh_(a[j])
+        tanh_vec_(a, out)
     elif code == SIGMOID:
-        for j in range(n):
-            out[j] = sigmoid_(a[j])
+        sigmoid_vec_(a, out)
     elif code == RELU:
-        zero = a.dtype.type(0)
-        for j in range(n):
-            out[j] = max(a[j], zero)
+        relu_vec_(a, out)
     else:
-        for j in range(n):
-            out[j] = a[j]
+        identity_vec_(a, out)
+
+
+@njit(inline="always")
+def times_tanh_grad_(d, y):
+    """d[:] *= tanh'(.) = 1 - y^2, from the activation's output y."""
+    one = d.dtype.type(1)
+    for j in range(d.shape[0]):
+        d[j] *= one - y[j] * y[j]
+
+
+@njit(inline="always")
+def times_sigmoid_grad_(d, y):
+    """d[:] *= sigmoid'(.) = y (1 - y)."""
+    one = d.dtype.type(1)
+    for j in range(d.shape[0]):
+        d[j] *= y[j] * (one - y[j])
+
+
+@njit(inline="always")
+def times_relu_grad_(d, y):
+    """d[:] *= relu'(.): 0 where y <= 0."""
+    for j in range(d.shape[0]):
+        if y[j] <= 0:
+            d[j] = 0
+
+
+@njit(inline="always")
+def times_identity_grad_(d, y):
+    """d[:] *= 1."""
 
 
 @njit(inline="always")
 def times_activation_grad_(d, y, code):
     """d[:] *= act'(.) written in terms of the activation's output y."""
-    n = d.shape[0]
-    one = d.dtype.type(1)
     if code == TANH:
-        for j in range(n):
-            d[j] *= one - y[j] * y[j]
+        times_tanh_grad_(d, y)
     elif code == SIGMOID:
-        for j in range(n):
-            d[j] *= y[j] * (one - y[j])
+        times_sigmoid_grad_(d, y)
     elif code == RELU:
-        for j in range(n):
-            if y[j] <= 0:
-                d[j] = 0
+        times_relu_grad_(d, y)
+
+
+# The same, chosen in Python for one code: a kernel built for one activation
+# (see _cache.KernelVariants) calls only its own loop, and compiles only it.
+_ACTIVATE = {TANH: tanh_vec_, SIGMOID: sigmoid_vec_, RELU: relu_vec_, IDENTITY: identity_vec_}
+_TIMES_GRAD = {TANH: times_tanh_grad_, SIGMOID: times_sigmoid_grad_, RELU: times_relu_grad_,
+               IDENTITY: times_identity_grad_}
+
+
+def activation_loops(code):
+    """(activate(a, out), times_grad(d, y)) for one activation code."""
+    if isinstance(code, bool) or code not in _ACTIVATE:
+        raise ValueError(f"unknown activation code {code!r}; expected one of "
+                         f"{sorted(_ACTIVATE)} (IDENTITY, TANH, SIGMOID, RELU)")
+    return _ACTIVATE[code], _TIMES_GRAD[code]
 
 
 @njit(inline="always")

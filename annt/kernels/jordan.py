@@ -3,33 +3,45 @@
 import numpy as np
 from numba import njit
 
-from ._math import (activate_, add_to_, add_vec_mat_, add_vec_matT_, copy_, flush_vec_,
-                    times_activation_grad_)
+from ._math import (activate_, activation_loops, add_to_, add_vec_mat_, add_vec_matT_, copy_,
+                    flush_vec_)
 from ._blas import gemm_
+from ._cache import KernelVariants
 from ._parallel import run_blocks
 
 _serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
 
-@njit(**_serial)
-def _jordan_forward_rows(xw, W, V, c, y0, mask, act, out_act, Hs, Ys, b0, b1):
-    T, H = xw.shape[1], xw.shape[2]
-    O = V.shape[1]
-    a = np.empty(H, xw.dtype)
-    ay = np.empty(O, xw.dtype)
-    for b in range(b0, b1):
-        y = y0[b].copy()
-        for t in range(T):
-            if mask[b, t] != 0:
-                copy_(a, xw[b, t])
-                add_vec_mat_(a, y, W, 0)
-                h = Hs[b, t]
-                activate_(a, h, act)
-                copy_(ay, c)
-                add_vec_mat_(ay, h, V, 0)
-                activate_(ay, y, out_act)
-                flush_vec_(y)             # the fed-back output: no subnormals (see _math)
-            copy_(Ys[b, t], y)
+def _forward_rows(act, out_act):
+    """The forward kernel for one pair of activation codes, compile-time
+    constants (see ``_cache.KernelVariants``)."""
+    activate, _ = activation_loops(act)
+    activate_out, _ = activation_loops(out_act)
+
+    @njit(**_serial)
+    def _jordan_forward_rows(xw, W, V, c, y0, mask, Hs, Ys, b0, b1):
+        T, H = xw.shape[1], xw.shape[2]
+        O = V.shape[1]
+        a = np.empty(H, xw.dtype)
+        ay = np.empty(O, xw.dtype)
+        for b in range(b0, b1):
+            y = y0[b].copy()
+            for t in range(T):
+                if mask[b, t] != 0:
+                    copy_(a, xw[b, t])
+                    add_vec_mat_(a, y, W, 0)
+                    h = Hs[b, t]
+                    activate(a, h)
+                    copy_(ay, c)
+                    add_vec_mat_(ay, h, V, 0)
+                    activate_out(ay, y)
+                    flush_vec_(y)             # the fed-back output: no subnormals (see _math)
+                copy_(Ys[b, t], y)
+
+    return _jordan_forward_rows
+
+
+_jordan_forward_rows = KernelVariants(_forward_rows)
 
 
 def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
@@ -39,31 +51,40 @@ def jordan_forward(xw, W, V, c, y0, mask, act, out_act):
     O = V.shape[1]
     Hs = np.zeros((N, T, H), xw.dtype)
     Ys = np.empty((N, T, O), xw.dtype)
-    run_blocks(_jordan_forward_rows, N,
-               xw, W, V, c, y0, mask, act, out_act, Hs, Ys)
+    run_blocks(_jordan_forward_rows[act, out_act], N, xw, W, V, c, y0, mask, Hs, Ys)
     return Hs, Ys
 
 
-@njit(**_serial)
-def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0, b0, b1):
-    T, O = Ys.shape[1], Ys.shape[2]
-    dy = np.empty(O, Ys.dtype)
-    for b in range(b0, b1):
-        dy[:] = 0
-        for t in range(T - 1, -1, -1):
-            add_to_(dy, dYs[b, t])
-            if mask[b, t] != 0:
-                day = dAy[b, t]
-                copy_(day, dy)
-                times_activation_grad_(day, Ys[b, t], out_act)
-                flush_vec_(day)           # no subnormal numbers (see _math.flush_)
-                dah = dAh[b, t]
-                add_vec_matT_(dah, day, VT, 0)
-                times_activation_grad_(dah, Hs[b, t], act)
-                flush_vec_(dah)
-                dy[:] = 0
-                add_vec_matT_(dy, dah, WT, 0)
-        copy_(dy0[b], dy)
+def _backward_rows(act, out_act):
+    """The backward kernel for one pair of activation codes (see ``_forward_rows``)."""
+    _, times_grad = activation_loops(act)
+    _, times_out_grad = activation_loops(out_act)
+
+    @njit(**_serial)
+    def _jordan_backward_rows(dYs, Hs, Ys, WT, VT, mask, dAh, dAy, dy0, b0, b1):
+        T, O = Ys.shape[1], Ys.shape[2]
+        dy = np.empty(O, Ys.dtype)
+        for b in range(b0, b1):
+            dy[:] = 0
+            for t in range(T - 1, -1, -1):
+                add_to_(dy, dYs[b, t])
+                if mask[b, t] != 0:
+                    day = dAy[b, t]
+                    copy_(day, dy)
+                    times_out_grad(day, Ys[b, t])
+                    flush_vec_(day)           # no subnormal numbers (see _math.flush_)
+                    dah = dAh[b, t]
+                    add_vec_matT_(dah, day, VT, 0)
+                    times_grad(dah, Hs[b, t])
+                    flush_vec_(dah)
+                    dy[:] = 0
+                    add_vec_matT_(dy, dah, WT, 0)
+            copy_(dy0[b], dy)
+
+    return _jordan_backward_rows
+
+
+_jordan_backward_rows = KernelVariants(_backward_rows)
 
 
 def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
@@ -74,8 +95,8 @@ def jordan_backward(dYs, Hs, Ys, WT, VT, mask, act, out_act):
     dAh = np.zeros_like(Hs)
     dAy = np.zeros_like(Ys)
     dy0 = np.empty((N, O), Ys.dtype)
-    run_blocks(_jordan_backward_rows, N,
-               dYs, Hs, Ys, WT, VT, mask, act, out_act, dAh, dAy, dy0)
+    run_blocks(_jordan_backward_rows[act, out_act], N,
+               dYs, Hs, Ys, WT, VT, mask, dAh, dAy, dy0)
     return dAh, dAy, dy0
 
 
