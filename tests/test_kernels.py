@@ -633,3 +633,33 @@ def test_unknown_activation_code_is_refused(code):
         K.jordan_forward(x, np.zeros((2, 4), np.float32), np.zeros((4, 2), np.float32),
                          np.zeros(2, np.float32), np.zeros((2, 2), np.float32),
                          np.ones((2, 3), np.float32), TANH, code)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3,), (2, 5), (64, 100, 10), (5000, 7), (7, 1), (4, 0), (0, 3)])
+def test_softmax_kernel_agrees_with_numpy(dtype, shape):
+    """annt.kernels.feedforward.softmax (the Softmax layer's forward): the NumPy
+    formula to rounding, the same rows whether or not it is split over threads."""
+    from annt.kernels import feedforward
+    x = (5 * np.random.default_rng(2).standard_normal(shape)).astype(dtype)
+    y = feedforward.softmax(x)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    if x.size == 0:
+        return
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(y, e / e.sum(axis=-1, keepdims=True), rtol=0,
+                               atol=1e-6 if dtype == np.float32 else 1e-15)
+    before = annt.get_num_threads()
+    annt.set_num_threads(1)
+    try:
+        assert np.array_equal(feedforward.softmax(x), y)
+    finally:
+        annt.set_num_threads(before)
+
+
+def test_softmax_kernel_keeps_numpy_s_answers_on_infinities_and_nan():
+    from annt.kernels import feedforward
+    x = np.array([[1, np.nan, 2], [np.inf, 0, 1], [-np.inf, 0, 1]])
+    y = feedforward.softmax(x)
+    assert np.isnan(y[:2]).all()
+    np.testing.assert_allclose(y[2], [0, 1 / (1 + np.e), np.e / (1 + np.e)], rtol=1e-15)
