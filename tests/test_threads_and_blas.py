@@ -6,6 +6,8 @@ or SciPy's BLAS through an adapter with the same signature (``kernels._blas``).
 Each path must compute what NumPy computes, for every thread count.
 """
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ import annt
 from annt._threads import BLAS_THREADS_ABOVE, blas_width, needs_limit
 from annt.kernels import _blas, _cache, matmul, reference
 from annt.kernels._blas import gemm_
+from annt.kernels import _parallel
 from annt.kernels._parallel import run_blocks
 
 
@@ -149,6 +152,77 @@ def test_an_error_in_a_block_reaches_the_caller(threads):
 
     with pytest.raises(RuntimeError, match="block failed"):
         run_blocks(rows, 64, np.zeros(64))
+
+
+@njit(nogil=True)
+def _count_block(counts, b0, b1):
+    for i in range(b0, b1):
+        counts[i] += 1
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_every_block_runs_once_however_the_workers_are_timed(n_threads, threads):
+    """The hand-off (``_parallel``): a worker spinning, asleep, or held up must
+    neither lose a block nor run one twice. Pauses longer than the workers' spin
+    send them to sleep between some of the calls."""
+    annt.set_num_threads(n_threads)
+    counts = np.zeros(48, np.int64)
+    calls = 3000
+    for i in range(calls):
+        run_blocks(_count_block, 48, counts)
+        if i % 300 == 0:
+            time.sleep(3 * _parallel.SPIN_SECONDS)
+    assert (counts == calls).all()
+
+
+def test_a_worker_held_up_does_not_take_a_later_job():
+    """A worker that saw job 5 posted and was held up before claiming it finds
+    job 6 claimed: it must not take job 6's block as job 5's."""
+    ctrl = np.zeros(2 * _parallel.SLOT, np.int64)
+    assert _parallel._claim(ctrl, 1, 5)            # the first to claim job 5 gets it
+    assert not _parallel._claim(ctrl, 1, 5)
+    assert _parallel._claim(ctrl, 1, 6)
+    assert not _parallel._claim(ctrl, 1, 5)        # stale: job 6 is already claimed
+    assert ctrl[_parallel.SLOT + _parallel.CLAIMED] == 6
+
+
+def test_calls_from_several_threads_at_once(threads):
+    annt.set_num_threads(2)
+    counts = np.zeros((4, 48), np.int64)
+
+    def caller(row):
+        for _ in range(500):
+            run_blocks(_count_block, 48, counts[row])
+    callers = [threading.Thread(target=caller, args=(r,)) for r in range(4)]
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join()
+    assert (counts == 500).all()
+
+
+def test_idle_workers_go_to_sleep(threads):
+    """Workers check for work for a moment after a call, then sleep: an idle
+    annt takes no CPU from other libraries."""
+    annt.set_num_threads(2)
+    run_blocks(_count_block, 48, np.zeros(48, np.int64))
+    pool = _parallel._pool
+    deadline = time.monotonic() + 5
+    while not _parallel._asleep(pool.ctrl, 1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _parallel._asleep(pool.ctrl, 1)
+    counts = np.zeros(48, np.int64)
+    run_blocks(_count_block, 48, counts)           # woken, or its block run here
+    assert (counts == 1).all()
+
+
+def test_the_pool_grows_with_the_thread_count(threads):
+    annt.set_num_threads(2)
+    counts = np.zeros(48, np.int64)
+    run_blocks(_count_block, 48, counts)
+    annt.set_num_threads(4)
+    run_blocks(_count_block, 48, counts)
+    assert _parallel._pool.size == 3 and (counts == 2).all()
 
 
 def test_blas_limit_where_openblas_would_thread():
