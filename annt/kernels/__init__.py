@@ -14,10 +14,10 @@ from .jordan import jordan_backward, jordan_forward, jordan_step
 from .lstm import lstm_backward, lstm_forward, lstm_forward_infer, lstm_step
 from .matmul import matmul, matmul_tn, matmul_tn_many
 from .rnn import rnn_backward, rnn_forward, rnn_step
-from . import feedforward, gru, jordan, lstm, matmul as _matmul_module, rnn
+from . import _parallel, feedforward, gru, jordan, lstm, matmul as _matmul_module, rnn
 from ._cache import CorruptCacheWarning, recover_from_corrupt_cache
 
-for _module in (feedforward, gru, jordan, lstm, _matmul_module, rnn):
+for _module in (_parallel, feedforward, gru, jordan, lstm, _matmul_module, rnn):
     recover_from_corrupt_cache(vars(_module))
 del _module
 

@@ -6,10 +6,33 @@ Plain reads in a waiting loop would not do: the compiler may read the value
 once and loop forever, and nothing would order the writes before it. These
 intrinsics emit LLVM's atomic load, store and compare-and-swap, sequentially
 consistent (on x86 a load is a plain load, a store an ``xchg``).
+
+``yield_cpu()`` lets the system run another thread that is ready on this core
+(``sched_yield``; ``SwitchToThread`` on Windows): a thread that waits by
+checking a number again and again calls it between checks, so that it does
+not take the core from a thread with work to do when there are more threads
+than cores (two processes training at once, say). It is called by a name
+registered in each process, as ``_blas`` calls BLAS, so that the compiled,
+cached code stays valid.
 """
+import ctypes
+import sys
+
+import llvmlite.binding as llb
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+
+def _yield_address():
+    if sys.platform == "win32":
+        return ctypes.cast(ctypes.windll.kernel32.SwitchToThread, ctypes.c_void_p).value
+    libc = ctypes.CDLL(None)
+    return ctypes.cast(libc.sched_yield, ctypes.c_void_p).value
+
+
+llb.add_symbol("annt_yield_cpu", _yield_address())
+yield_cpu = types.ExternalFunction("annt_yield_cpu", types.int32())
 
 
 def _pointer(context, builder, sig, args):

@@ -12,8 +12,10 @@ costs far more on a virtual machine: 110-150 us here (Python's
 ``ThreadPoolExecutor``, which annt used before), three times per training
 step, which made the MNIST model slower on two threads than on one. So a
 worker that has finished a block keeps checking, for about 2 ms, whether the
-next one has come (a hand-off then takes about 5 us), and only then sleeps on
-an event. The hand-off goes through a small int64 array (``_atomic``): this
+next one has come (a hand-off then takes 5-7 us), and only then sleeps on
+an event. Between two checks it yields the core (``_atomic.yield_cpu``): with
+more busy threads than cores (two processes training at once), a worker that
+only spun took half the CPU from the others and both ran twice as slowly. The hand-off goes through a small int64 array (``_atomic``): this
 thread writes the job's number into each worker's slot, runs its own block,
 and then, for each other block, either finds that its worker took it (by a
 compare-and-swap on the slot) and waits for it to be done, or takes it
@@ -44,7 +46,7 @@ import numba
 import numpy as np
 from numba import njit
 
-from ._atomic import atomic_cas, atomic_load, atomic_store
+from ._atomic import atomic_cas, atomic_load, atomic_store, yield_cpu
 
 MIN_ROWS_PER_THREAD = 8
 SPIN_SECONDS = 0.002    # how long an idle worker keeps checking for a job before it sleeps
@@ -107,6 +109,7 @@ def _wait_done(ctrl, k, job, spins):
     for _ in range(spins):
         if atomic_load(ctrl, k * SLOT + DONE) == job:
             return True
+        yield_cpu()             # (another process's thread may need this core)
     return False
 
 
@@ -120,6 +123,7 @@ def _wait_posted(ctrl, k, seen, spins):
         job = atomic_load(ctrl, i)
         if job != seen:
             return job
+        yield_cpu()
     atomic_store(ctrl, k * SLOT + ASLEEP, 1)
     job = atomic_load(ctrl, i)
     if job != seen:
@@ -221,7 +225,7 @@ class _Pool:
 def _spins_for(seconds):
     """How many checks of a slot take about ``seconds`` on this machine."""
     ctrl = np.zeros(SLOT * 2, np.int64)
-    n = 1_000_000
+    n = 2_000
     _wait_done(ctrl, 1, 1, 10)              # compiled (or loaded) before timing
     t0 = time.perf_counter()
     _wait_done(ctrl, 1, 1, n)
