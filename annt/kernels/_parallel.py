@@ -116,8 +116,9 @@ def _wait_done(ctrl, k, job, spins):
 @njit(**_fast)
 def _wait_posted(ctrl, k, seen, spins):
     """The next job posted to worker k after ``seen``, checked ``spins`` times;
-    0 when none came: the worker is then marked asleep (and checks once more
-    after that, so that a job posted meanwhile is not missed; see _finish)."""
+    0 when none came: the worker is then marked asleep, and checks once more.
+    A job posted meanwhile is then either seen here or, since whoever posts
+    reads the mark after posting (``_Pool.post``), followed by a wake-up."""
     i = k * SLOT + POSTED
     for _ in range(spins):
         job = atomic_load(ctrl, i)
