@@ -250,6 +250,30 @@ def test_blas_limit_where_openblas_would_thread():
     assert needs_limit(rnn, 16)          # the kernels split a batch of 16 over threads
 
 
+def test_two_processes_saving_at_once_keep_each_entry(tmp_path):
+    """Two processes compile two variants of one kernel at once: each read the
+    function's cache index before the other wrote it. Numba's own numbering gave
+    both data files the same name, and one variant was later loaded for the other."""
+    files = _cache.KeyedDataFiles
+    first = files(str(tmp_path), "kernel", "stamp")
+    second = files(str(tmp_path), "kernel", "stamp")
+    first.save(("relu", "float64"), "code of relu")
+    second._load_index = lambda: {}                 # read before the first one saved
+    second.save(("tanh", "float64"), "code of tanh")
+    third = files(str(tmp_path), "kernel", "stamp")
+    assert third.load(("tanh", "float64")) == "code of tanh"
+    assert third.load(("relu", "float64")) in (None, "code of relu")   # lost: compiled again
+    relu_file = "kernel." + _cache._key_digest(("relu", "float64")) + ".nbc"
+    assert first._load_data(relu_file) == "code of relu"   # not replaced by tanh's
+
+
+def test_annt_kernels_name_their_data_files_by_key():
+    from annt.kernels.rnn import _rnn_forward_rows
+    kernel = _rnn_forward_rows[annt.kernels.RELU]
+    assert type(kernel._cache._cache_file) is _cache.KeyedDataFiles
+    assert type(_parallel._wait_done._cache._cache_file) is _cache.KeyedDataFiles
+
+
 def test_cache_entries_are_keyed_on_every_kernel_source():
     """An edit in a file the kernels inline (``_math``, ``_blas``) must not leave
     an old compiled kernel in use."""

@@ -12,13 +12,22 @@ through :class:`RecoveringCache`: when an entry cannot be read it warns,
 naming the cache folder, compiles the kernel again and writes a fresh entry
 (Numba writes a temporary file and renames it, so another process reading
 the cache at that moment sees the old file or the new one).
+
+Two processes compiling at once (``pytest -n 2``, two notebooks) must not
+mix their entries either. Numba numbers a function's data files in the order
+its index lists them, so two processes that each read the index before the
+other wrote it chose the same number for different entries, and the second
+file replaced the first: a kernel variant built for one activation or dtype
+was then loaded for another ("can't unbox array", or wrong results). annt's
+kernels name each data file by a digest of its key instead
+(:class:`KeyedDataFiles`): the same name only for the same entry.
 """
 import glob
 import hashlib
 import os
 import warnings
 
-from numba.core.caching import FunctionCache
+from numba.core.caching import FunctionCache, IndexDataCacheFile
 from numba.core.dispatcher import Dispatcher
 
 
@@ -92,6 +101,24 @@ class RecoveringCache(FunctionCache):
         return f"{self._py_func.__module__}.{self._py_func.__qualname__}"
 
 
+class KeyedDataFiles(IndexDataCacheFile):
+    """Numba's index and data files of one function, each data file named by a
+    digest of its entry's key (Numba numbers them, and two processes saving at
+    once chose the same number for different entries)."""
+
+    def save(self, key, data):
+        name = self._index_name[:-len(".nbi")] + "." + _key_digest(key) + ".nbc"
+        self._save_data(name, data)         # the data first: an index entry always finds it
+        overloads = self._load_index()
+        if overloads.get(key) != name:
+            overloads[key] = name
+            self._save_index(overloads)
+
+
+def _key_digest(key):
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:20]
+
+
 def _describe(value):
     """A closure value, the same in every process: a compiled function by its name."""
     if isinstance(value, Dispatcher):
@@ -107,6 +134,7 @@ def recover_from_corrupt_cache(namespace):
         cache = getattr(obj, "_cache", None) if isinstance(obj, Dispatcher) else None
         if type(cache) is FunctionCache:
             cache.__class__ = RecoveringCache   # same state, one method more careful
+            cache._cache_file.__class__ = KeyedDataFiles
             changed += 1
     return changed
 
