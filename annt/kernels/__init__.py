@@ -12,7 +12,7 @@ from .feedforward import SOFTMAX, activation_step, all_finite, dense_step
 from .gru import gru_backward, gru_forward, gru_forward_infer, gru_step
 from .jordan import jordan_backward, jordan_forward, jordan_step
 from .lstm import lstm_backward, lstm_forward, lstm_forward_infer, lstm_step
-from .matmul import matmul, matmul_tn, matmul_tn_many
+from .matmul import column_sums, matmul, matmul_tn, matmul_tn_many
 from .rnn import rnn_backward, rnn_forward, rnn_step
 from . import _parallel, feedforward, gru, jordan, lstm, matmul as _matmul_module, rnn
 from ._cache import CorruptCacheWarning, recover_from_corrupt_cache
@@ -27,5 +27,5 @@ ACTIVATION_CODES = {"identity": IDENTITY, "linear": IDENTITY, "tanh": TANH,
 __all__ = ["reference", "rnn_forward", "rnn_backward", "lstm_forward", "lstm_forward_infer", "lstm_backward",
            "gru_forward", "gru_forward_infer", "gru_backward", "jordan_forward", "jordan_backward",
            "rnn_step", "lstm_step", "gru_step", "jordan_step", "dense_step",
-           "activation_step", "all_finite", "matmul", "matmul_tn", "matmul_tn_many",
+           "activation_step", "all_finite", "column_sums", "matmul", "matmul_tn", "matmul_tn_many",
            "ACTIVATION_CODES", "IDENTITY", "TANH", "SIGMOID", "RELU", "SOFTMAX"]

@@ -191,6 +191,7 @@ class _Pool:
                 fn(*args)
             except BaseException as e:      # raised in the calling thread
                 self.errors[k] = e
+            fn = args = None                # hold no array while waiting (see Layer._scratch)
             job = _finish(ctrl, k, seen, self.spins)
 
     def post(self, n, calls):
@@ -212,6 +213,7 @@ class _Pool:
                 time.sleep(1e-4)            # a worker the system has not scheduled
         errors = [e for e in self.errors[1:n] if e is not None]
         self.errors[1:n] = [None] * (n - 1)
+        self.jobs[1:n] = [None] * (n - 1)  # the job's arrays are the caller's again
         if errors:
             raise errors[0]
 

@@ -95,16 +95,17 @@ _gru_infer_rows_before = _forward_rows(reset_after=False, keep=False)
 _gru_infer_rows_after = _forward_rows(reset_after=True, keep=False)
 
 
-def gru_forward(xw, W, b_hn, h0, mask, reset_after):
+def gru_forward(xw, W, b_hn, h0, mask, reset_after, out=None):
     """xw (N,T,3H), W (H,3H), b_hn (H,), h0 (N,H), mask (N,T)
-    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)"""
+    -> Hs (N,T,H), Gs (N,T,3H) = [z, r, n], Q (N,T,H)
+    (written into ``out`` = (Hs, Gs, Q), C arrays of these shapes, when given)"""
     N, T, G = xw.shape
     H = G // 3
     W_zr = np.ascontiguousarray(W[:, :2 * H])
     W_n = np.ascontiguousarray(W[:, 2 * H:])
-    Hs = np.empty((N, T, H), xw.dtype)
-    Gs = np.empty((N, T, G), xw.dtype)
-    Q = np.empty((N, T, H), xw.dtype)
+    if out is None:
+        out = tuple(np.empty(shape, xw.dtype) for shape in ((N, T, H), (N, T, G), (N, T, H)))
+    Hs, Gs, Q = out
     rows = _gru_forward_rows_after if reset_after else _gru_forward_rows_before
     run_blocks(rows, N, xw, W_zr, W_n, b_hn, h0, mask, Hs, Gs, Q)
     return Hs, Gs, Q
@@ -229,12 +230,14 @@ _gru_backward_rows_before = _backward_rows(reset_after=False)
 _gru_backward_rows_after = _backward_rows(reset_after=True)
 
 
-def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after):
+def gru_backward(dHs, Hs, h0, Gs, Q, WT, mask, reset_after, out=None):
     """dHs, Hs (N,T,H), h0 (N,H), Gs (N,T,3H), Q (N,T,H), WT = W.T (3H,H)
-    -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)"""
+    -> dAx (N,T,3H), dAh (N,T,3H), dh0 (N,H)
+    (dAx and dAh written into ``out`` = (dAx, dAh), C arrays, when given)"""
     N, T, H = dHs.shape
-    dAx = np.empty_like(Gs)                 # every entry is written by the kernel
-    dAh = np.empty_like(Gs)
+    if out is None:                         # every entry is written by the kernel
+        out = (np.empty_like(Gs), np.empty_like(Gs))
+    dAx, dAh = out
     dh0 = np.empty((N, H), Gs.dtype)
     rows = _gru_backward_rows_after if reset_after else _gru_backward_rows_before
     run_blocks(rows, N, dHs, Hs, h0, Gs, Q, WT, mask, dAx, dAh, dh0)

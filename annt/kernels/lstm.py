@@ -61,13 +61,14 @@ def _lstm_forward_rows(xw, W, h0, c0, mask, Hs, Cs, Gs, b0, b1):
             copy_(Cs[b, t], c[k])
 
 
-def lstm_forward(xw, W, h0, c0, mask):
-    """xw (N,T,4H), W (H,4H), h0, c0 (N,H), mask (N,T) -> Hs, Cs (N,T,H), Gs (N,T,4H)"""
+def lstm_forward(xw, W, h0, c0, mask, out=None):
+    """xw (N,T,4H), W (H,4H), h0, c0 (N,H), mask (N,T) -> Hs, Cs (N,T,H), Gs (N,T,4H)
+    (written into ``out`` = (Hs, Cs, Gs), C arrays of these shapes, when given)"""
     N, T, G = xw.shape
     H = G // 4
-    Hs = np.empty((N, T, H), xw.dtype)
-    Cs = np.empty((N, T, H), xw.dtype)
-    Gs = np.empty((N, T, G), xw.dtype)
+    if out is None:
+        out = tuple(np.empty(shape, xw.dtype) for shape in ((N, T, H), (N, T, H), (N, T, G)))
+    Hs, Cs, Gs = out
     run_blocks(_lstm_forward_rows, N, xw, W, h0, c0, mask, Hs, Cs, Gs)
     return Hs, Cs, Gs
 
@@ -186,11 +187,11 @@ def _lstm_backward_rows(dHs, dcT, Cs, Gs, c0, WT, mask, dA, dh0, dc0, b0, b1):
         copy_(dc0[b0 + k], dc[k])
 
 
-def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask):
+def lstm_backward(dHs, dcT, Cs, Gs, c0, WT, mask, out=None):
     """dHs (N,T,H), dcT (N,H), Cs (N,T,H), Gs (N,T,4H), c0 (N,H), WT = W.T (4H,H)
-    -> dA (N,T,4H), dh0, dc0 (N,H)"""
+    -> dA (N,T,4H), dh0, dc0 (N,H) (dA written into ``out``, a C array, when given)"""
     N, T, H = dHs.shape
-    dA = np.empty_like(Gs)                  # every entry is written by the kernel
+    dA = np.empty_like(Gs) if out is None else out   # every entry is written by the kernel
     dh0 = np.empty((N, H), Gs.dtype)
     dc0 = np.empty((N, H), Gs.dtype)
     run_blocks(_lstm_backward_rows, N,

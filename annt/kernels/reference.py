@@ -101,8 +101,18 @@ def rnn_backward(dHs, Hs, W, mask, act):
     return dA, dh_next
 
 
+def _into(out, results):
+    """``results``, copied into the arrays ``out`` when given (the ``out=`` of the
+    Numba kernels, which write into them: the layers reuse their arrays)."""
+    if out is None:
+        return results
+    for o, r in zip(out, results):
+        o[...] = r
+    return tuple(out) + tuple(results[len(out):])
+
+
 # -------------------------------------------------------------------- LSTM
-def lstm_forward(xw, W, h0, c0, mask):
+def lstm_forward(xw, W, h0, c0, mask, out=None):
     """LSTM over a sequence, gates in the order i, f, g, o.
 
     a_t = xw_t + h_{t-1} W;  i = s(a_i), f = s(a_f), g = tanh(a_g), o = s(a_o)
@@ -130,10 +140,10 @@ def lstm_forward(xw, W, h0, c0, mask):
         h = _keep(m, h_new, h)
         Gs[:, t] = _keep(m, np.concatenate([i, f, g, o], axis=1), Gs[:, t])
         Hs[:, t], Cs[:, t] = h, c
-    return Hs, Cs, Gs
+    return _into(out, (Hs, Cs, Gs))
 
 
-def lstm_backward(dHs, dcT, Cs, Gs, c0, W, mask):
+def lstm_backward(dHs, dcT, Cs, Gs, c0, W, mask, out=None):
     """BPTT through the LSTM.
 
     Two gradients travel back in time: dh (through W) and dc (through the
@@ -165,7 +175,7 @@ def lstm_backward(dHs, dcT, Cs, Gs, c0, W, mask):
         dA[:, t] = da
         dh_next = _keep(m, da @ W.T, dh)
         dc_next = _keep(m, dc * f, dc_next)
-    return dA, dh_next, dc_next
+    return _into(None if out is None else (out,), (dA, dh_next, dc_next))
 
 
 def lstm_forward_infer(x, U, W, b, h0, c0, mask):
@@ -176,7 +186,7 @@ def lstm_forward_infer(x, U, W, b, h0, c0, mask):
     return Hs, Cs[:, -1].copy()
 
 # --------------------------------------------------------------------- GRU
-def gru_forward(xw, W, b_hn, h0, mask, reset_after):
+def gru_forward(xw, W, b_hn, h0, mask, reset_after, out=None):
     """GRU over a sequence, gates in the order z (update), r (reset), n.
 
     z = s(xw_z + h_{t-1} W_z),  r = s(xw_r + h_{t-1} W_r)
@@ -211,14 +221,14 @@ def gru_forward(xw, W, b_hn, h0, mask, reset_after):
         Gs[:, t] = _keep(m, np.concatenate([z, r, n], axis=1), Gs[:, t])
         Q[:, t] = _keep(m, q, Q[:, t])
         Hs[:, t] = h
-    return Hs, Gs, Q
+    return _into(out, (Hs, Gs, Q))
 
 
 def gru_forward_infer(xw, W, b_hn, h0, mask, reset_after):
     """Inference only: the outputs Hs (N, T, H) of :func:`gru_forward`."""
     return gru_forward(xw, W, b_hn, h0, mask, reset_after)[0]
 
-def gru_backward(dHs, Hs, h0, Gs, Q, W, mask, reset_after):
+def gru_backward(dHs, Hs, h0, Gs, Q, W, mask, reset_after, out=None):
     """BPTT through the GRU.
 
     dz = dh (n - h_prev), dn = dh z, dh_prev = dh (1 - z) + ...
@@ -262,7 +272,7 @@ def gru_backward(dHs, Hs, h0, Gs, Q, W, mask, reset_after):
         dAx[:, t] = _keep(m, dax, np.zeros_like(dax))
         dAh[:, t] = _keep(m, dah, np.zeros_like(dah))
         dh_next = _keep(m, dh_prev, dh)
-    return dAx, dAh, dh_next
+    return _into(out, (dAx, dAh, dh_next))
 
 
 # ------------------------------------------------------------------ Jordan
@@ -378,6 +388,11 @@ def matmul(A, B, out=None):
 def matmul_tn(A, B, out=None):
     """A (R, K)^T @ B (R, M): the weight gradients, sums over all steps (``X^T dA``)."""
     return np.matmul(A.T, B, out=out)
+
+
+def column_sums(A, out):
+    """out = A.sum(axis=0): the bias gradients, a sum over all steps (``sum dA``)."""
+    out[...] = A.sum(axis=0)
 
 
 def matmul_tn_many(products):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import positive_int
+from ..kernels import column_sums, matmul
 from .base import Layer, register, uniform, zeros
 
 
@@ -31,7 +32,7 @@ class Dense(Layer):
         self._check_features(x, self.input_size)
         x2 = x.reshape(-1, self.input_size)
         self.cache = (x2, x.shape)
-        y = x2 @ self.params["W"]
+        y = matmul(x2, self.params["W"])      # split over annt's threads when large
         y += self.params["b"]
         return y.reshape(x.shape[:-1] + (self.output_size,))
 
@@ -39,10 +40,10 @@ class Dense(Layer):
         x2, shape = self.cache
         dy2 = np.asarray(dy, dtype=self.dtype).reshape(-1, self.output_size)
         np.matmul(x2.T, dy2, out=self.grads["W"])
-        self.grads["b"][:] = dy2.sum(axis=0)
+        column_sums(dy2, self.grads["b"])
         if not need_dx:
             return None
-        return (dy2 @ self.params["W"].T).reshape(shape)
+        return matmul(dy2, self.params["W"].T).reshape(shape)
 
     def get_config(self):
         return {"type": "Dense", "input_size": self.input_size,

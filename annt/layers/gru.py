@@ -51,7 +51,10 @@ class GRU(Recurrent):
             self.cache = None
             self.final_state = Hs[:, -1].copy()
             return Hs
-        Hs, Gs, Q = self.K.gru_forward(xw, p["W"], b_hn, h0, mask, self.reset_after)
+        N, T = x.shape[:2]
+        out = (self._scratch("Hs", (N, T, H)), self._scratch("Gs", (N, T, 3 * H)),
+               self._scratch("Q", (N, T, H)))
+        Hs, Gs, Q = self.K.gru_forward(xw, p["W"], b_hn, h0, mask, self.reset_after, out=out)
         self.cache = {"x": x, "h0": h0, "Hs": Hs, "Gs": Gs, "Q": Q, "mask": mask}
         self.final_state = Hs[:, -1].copy()
         return Hs
@@ -64,14 +67,15 @@ class GRU(Recurrent):
         if dstate is not None:
             dHs[:, -1] += dstate
         W = self.params["W"] if self.backend == "numpy" else self._transposed("W")
+        out = (self._scratch("dAx", c["Gs"].shape), self._scratch("dAh", c["Gs"].shape))
         dAx, dAh, self.dstate0 = self.K.gru_backward(dHs, c["Hs"], c["h0"], c["Gs"], c["Q"], W,
-                                                     c["mask"], self.reset_after)
+                                                     c["mask"], self.reset_after, out=out)
         dAh = dAh.reshape(-1, 3 * H)
-        h_prev = previous_states(c["h0"], c["Hs"])
+        h_prev = previous_states(c["h0"], c["Hs"], out=self._scratch("h_prev", c["Hs"].shape))
         dW = self.grads["W"]
         if self.reset_after:       # every gate's product is h_{t-1} W (+ b_hn for n)
             products = [(h_prev, dAh, dW)]
-            self.grads["b_hn"][:] = dAh[:, 2 * H:].sum(axis=0)
+            self.K.column_sums(dAh[:, 2 * H:], self.grads["b_hn"])
         else:                      # z, r: h_{t-1} W_zr; n: (r * h_{t-1}) W_n
             products = [(h_prev, dAh[:, :2 * H], dW[:, :2 * H]),
                         (c["Q"].reshape(-1, H), dAh[:, 2 * H:], dW[:, 2 * H:])]

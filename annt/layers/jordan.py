@@ -72,7 +72,7 @@ class Jordan(Recurrent):
         H, O = self.hidden_size, self.output_size
         dAy2 = dAy.reshape(-1, O)
         self.K.matmul_tn(c["Hs"].reshape(-1, H), dAy2, out=self.grads["V"])
-        self.grads["c"][:] = dAy2.sum(axis=0)
+        self.K.column_sums(dAy2, self.grads["c"])
         self.K.matmul_tn(previous_states(c["y0"], c["Ys"]), dAh.reshape(-1, H), out=self.grads["W"])
         return self._input_grads(dAh, need_dx=need_dx)
 

@@ -62,7 +62,11 @@ class LSTM(Recurrent):
             self.final_state = (Hs[:, -1].copy(), c_last)
             return Hs
         xw = self._project_input(x, p["U"], p["b"])
-        Hs, Cs, Gs = self.K.lstm_forward(xw, p["W"], h0, c0, mask)
+        N, T = x.shape[:2]
+        H = self.hidden_size
+        out = (self._scratch("Hs", (N, T, H)), self._scratch("Cs", (N, T, H)),
+               self._scratch("Gs", (N, T, 4 * H)))
+        Hs, Cs, Gs = self.K.lstm_forward(xw, p["W"], h0, c0, mask, out=out)
         self.cache = {"x": x, "h0": h0, "c0": c0, "Hs": Hs, "Cs": Cs, "Gs": Gs, "mask": mask}
         self.final_state = (Hs[:, -1].copy(), Cs[:, -1].copy())
         return Hs
@@ -79,8 +83,10 @@ class LSTM(Recurrent):
             if dcT_in is not None:
                 dcT = np.ascontiguousarray(dcT_in, dtype=self.dtype)
         W = self.params["W"] if self.backend == "numpy" else self._transposed("W")
-        dA, dh0, dc0 = self.K.lstm_backward(dHs, dcT, c["Cs"], c["Gs"], c["c0"], W, c["mask"])
+        dA, dh0, dc0 = self.K.lstm_backward(dHs, dcT, c["Cs"], c["Gs"], c["c0"], W, c["mask"],
+                                            out=self._scratch("dA", c["Gs"].shape))
         self.dstate0 = (dh0, dc0)
         H = self.hidden_size
-        dW = (previous_states(c["h0"], c["Hs"]), dA.reshape(-1, 4 * H), self.grads["W"])
+        h_prev = previous_states(c["h0"], c["Hs"], out=self._scratch("h_prev", c["Hs"].shape))
+        dW = (h_prev, dA.reshape(-1, 4 * H), self.grads["W"])
         return self._input_grads(dA, need_dx=need_dx, also=[dW])

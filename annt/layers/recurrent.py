@@ -13,11 +13,12 @@ from .base import Layer
 BACKENDS = ("numba", "numpy")
 
 
-def previous_states(S0, S):
+def previous_states(S0, S, out=None):
     """(N, T, H) array of the states *entering* each step: [s_0, s_1, ..., s_{T-2}]
-    with s_0 the initial state, flattened to (N*T, H) for the weight gradients."""
+    with s_0 the initial state, flattened to (N*T, H) for the weight gradients
+    (written into ``out``, an (N, T, H) C array, when given)."""
     N, T, H = S.shape
-    prev = np.empty_like(S)
+    prev = np.empty_like(S) if out is None else out
     prev[:, 0] = S0
     prev[:, 1:] = S[:, :-1]
     return prev.reshape(N * T, H)
@@ -108,7 +109,7 @@ class Recurrent(Layer):
     def _project_input(self, x, U, b):
         """All steps' input projections in one matrix product: (N,T,D) -> (N,T,G)."""
         N, T, D = x.shape
-        xw = self.K.matmul(x.reshape(N * T, D), U)
+        xw = self.K.matmul(x.reshape(N * T, D), U, out=self._scratch("xw", (N * T, U.shape[1])))
         xw += b
         return xw.reshape(N, T, -1)
 
@@ -121,7 +122,7 @@ class Recurrent(Layer):
         N, T, D = x.shape
         dA2 = dA.reshape(N * T, -1)
         self.K.matmul_tn_many([*also, (x.reshape(N * T, D), dA2, self.grads[U_name])])
-        self.grads[b_name][:] = dA2.sum(axis=0)
+        self.K.column_sums(dA2, self.grads[b_name])
         if not need_dx:
             return None
         return self.K.matmul(dA2, self.params[U_name].T).reshape(N, T, D)
@@ -132,6 +133,7 @@ class Recurrent(Layer):
     # -- forward / backward ---------------------------------------------------
     @single_blas
     def forward(self, x, state=None, mask=None, training=False):
+        self.cache = None           # (its arrays can be reused by this pass: see _scratch)
         x, mask = self._check_input(x, mask)
         outputs = self._forward(x, state, mask)
         return outputs if self.return_sequences else outputs[:, -1]
@@ -150,11 +152,14 @@ class Recurrent(Layer):
             if dy.shape != expected:
                 raise ShapeError(f"{self.describe()}: expected an output gradient of shape "
                                  f"{expected}, got {dy.shape}")
-            return np.array(dy, dtype=self.dtype, order="C")
+            dY = self._scratch("dY", expected)
+            np.copyto(dY, dy)
+            return dY
         if dy.shape != (N, self.output_size):
             raise ShapeError(f"{self.describe()}: expected an output gradient of shape "
                              f"{(N, self.output_size)}, got {dy.shape}")
-        dY = np.zeros((N, T, self.output_size), self.dtype)
+        dY = self._scratch("dY", (N, T, self.output_size))
+        dY[:, :-1] = 0
         dY[:, -1] = dy
         return dY
 
