@@ -133,3 +133,10 @@ def test_matmul_split_over_threads_gives_the_numbers_of_one_product(R, K, M, n_t
     assert np.array_equal(matmul(A, BT.T), A @ B)
     strided = np.repeat(A, 2, axis=1)[:, ::2]        # rows without unit stride: NumPy's product
     assert np.array_equal(matmul(strided, B), A @ B)
+    # with a bias added to every row (chunk by chunk): the product, then the addition
+    b = rng.standard_normal(M).astype(np.float32)
+    expected = A @ B
+    expected += b
+    assert np.array_equal(matmul(A, B, add=b), expected)
+    assert np.array_equal(matmul(strided, B, add=b), expected)
+    assert np.array_equal(reference.matmul(A, B, add=b), expected)

@@ -44,6 +44,25 @@ def _rows_times(A, B, out, k, r0, r1):
     gemm_(A[r0:r1], B, out[r0:r1], 0.0)
 
 
+CHUNK_ROWS = 256    # rows of a product whose bias is added while they are in the cache
+
+
+@njit(**_serial)
+def _rows_times_plus(A, B, add, out, k, r0, r1):
+    # out = A B + add, CHUNK_ROWS rows at a time: each chunk's rows get their
+    # bias right after the product wrote them, while they are still in the
+    # cache (a separate pass over the LSTM's 6400 x 512 projections took 1.3 ms,
+    # most of it reading and writing memory). The same numbers as the product
+    # followed by the addition.
+    for c0 in range(r0, r1, CHUNK_ROWS):
+        c1 = min(c0 + CHUNK_ROWS, r1)
+        gemm_(A[c0:c1], B, out[c0:c1], 0.0)
+        for r in range(c0, c1):
+            o = out[r]
+            for j in range(o.shape[0]):
+                o[j] += add[j]
+
+
 @njit(**_serial)
 def _rows_transposed_times(A, B, parts, k, r0, r1):
     gemm_(A[r0:r1].T, B[r0:r1], parts[k], 0.0)
@@ -78,13 +97,23 @@ def _blas_operands(A, B):
             and (B.flags.c_contiguous or B.flags.f_contiguous))
 
 
-def matmul(A, B, out=None):
-    """A (R, K) @ B (K, M) -> (R, M); A C-contiguous, B C- or F-contiguous."""
+def matmul(A, B, out=None, add=None):
+    """A (R, K) @ B (K, M) (+ add, a row (M,) added to every row: a bias) -> (R, M);
+    A C-contiguous, B C- or F-contiguous."""
     R = A.shape[0]
     if out is None:
         out = np.empty((R, B.shape[1]), np.result_type(A, B))
     n = _row_blocks(R, R * A.shape[1] * B.shape[1])
-    if n == 1 or not _blas_operands(A, B):
+    if not _blas_operands(A, B) or (add is not None and add.dtype != out.dtype):
+        np.dot(A, B, out)
+        if add is not None:
+            out += add
+    elif add is not None:
+        if n == 1:
+            _rows_times_plus(A, B, add, out, 0, 0, R)
+        else:
+            run_parts(_rows_times_plus, n, R, A, B, add, out)
+    elif n == 1:
         np.dot(A, B, out)
     else:
         run_parts(_rows_times, n, R, A, B, out)

@@ -380,9 +380,13 @@ def all_finite(x):
     return bool(np.isfinite(x).all())
 
 
-def matmul(A, B, out=None):
-    """A (R, K) @ B (K, M): the products over all steps at once (``X U``, ``dA U^T``)."""
-    return np.matmul(A, B, out=out)
+def matmul(A, B, out=None, add=None):
+    """A (R, K) @ B (K, M) (+ add, a bias row): the products over all steps at once
+    (``X U + b``, ``dA U^T``)."""
+    out = np.matmul(A, B, out=out)
+    if add is not None:
+        out += add
+    return out
 
 
 def matmul_tn(A, B, out=None):

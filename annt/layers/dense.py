@@ -32,8 +32,7 @@ class Dense(Layer):
         self._check_features(x, self.input_size)
         x2 = x.reshape(-1, self.input_size)
         self.cache = (x2, x.shape)
-        y = matmul(x2, self.params["W"])      # split over annt's threads when large
-        y += self.params["b"]
+        y = matmul(x2, self.params["W"], add=self.params["b"])   # split over annt's threads when large
         return y.reshape(x.shape[:-1] + (self.output_size,))
 
     def backward(self, dy, need_dx=True):

@@ -109,8 +109,8 @@ class Recurrent(Layer):
     def _project_input(self, x, U, b):
         """All steps' input projections in one matrix product: (N,T,D) -> (N,T,G)."""
         N, T, D = x.shape
-        xw = self.K.matmul(x.reshape(N * T, D), U, out=self._scratch("xw", (N * T, U.shape[1])))
-        xw += b
+        xw = self.K.matmul(x.reshape(N * T, D), U, out=self._scratch("xw", (N * T, U.shape[1])),
+                           add=b)
         return xw.reshape(N, T, -1)
 
     def _input_grads(self, dA, U_name="U", b_name="b", need_dx=True, also=()):
