@@ -1,12 +1,14 @@
 """Where annt's time goes, kernel by kernel, against the machine's matrix-product speed.
 
-For the two cases of ``bench_fair.py`` where annt is furthest from its targets:
+For the cases of ``bench_fair.py`` where annt is furthest from its targets:
 
   mnist_batch  one training step of the ANNT article's MNIST model (GRU 28 -> 56,
                Dense 10, softmax cross-entropy on the last step, Adam, batch 48,
                T = 28), as in ``bench_fair.py --cases mnist_epoch``;
-  lstm_infer   inference of the LSTM 64 -> 128 (Dense 10, softmax), batch 64,
-               T = 100, as in ``bench_fair.py --cases lstm_infer``,
+  lstm_train   one training step of the LSTM 64 -> 128 (Dense 10, softmax
+               cross-entropy at every step, Adam), batch 64, T = 100, as in
+               ``bench_fair.py --cases lstm_train``;
+  lstm_infer   inference of the same LSTM, as in ``bench_fair.py --cases lstm_infer``,
 
 it runs the real calls many times (annt at its defaults) with a timer around
 each kernel annt's layers call (``annt.kernels.*``) and around each layer,
@@ -22,7 +24,7 @@ For the kernels whose time is mostly matrix products it also gives:
 The kernel's time minus the floor is what its element-wise code, its thread
 hand-off and its waiting cost.
 
-    python benchmarks/profile_annt.py [--cases mnist_batch,lstm_infer] [--repeats 200]
+    python benchmarks/profile_annt.py [--cases mnist_batch,lstm_train,lstm_infer] [--repeats 200]
 
 Times are medians; a shared machine's load moves them, so compare the columns
 of one run.
@@ -86,7 +88,7 @@ class Profile:
 def instrument(profile):
     import annt.kernels as K
     for name in ("gru_forward", "gru_forward_infer", "gru_backward", "lstm_forward",
-                 "lstm_forward_infer", "lstm_backward", "matmul", "matmul_tn_many"):
+                 "lstm_forward_infer", "lstm_backward", "matmul", "matmul_tn_many", "column_sums"):
         profile.wrap(K, name, f"kernel {name}")
     from annt.layers.activations import Activation
     from annt.layers.recurrent import Recurrent
@@ -168,6 +170,21 @@ def mnist_batch():
         products, T, n_blocks(N)
 
 
+def lstm_train():
+    N, T, D, H, K = 64, 100, 64, 128, 10
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (N, T, D)).astype(np.float32)
+    Y = rng.integers(0, K, (N, T))
+    annt.set_seed(0)
+    net = annt.Network([annt.LSTM(D, H), annt.Dense(H, K), annt.Softmax()])
+    trainer = annt.NetworkTraining(net, annt.CrossEntropy(), annt.Adam(0.001))
+    nb = -(-N // n_blocks(N))
+    products = {"kernel lstm_forward": [(nb, H, 4 * H)],        # h_{t-1} W
+                "kernel lstm_backward": [(nb, 4 * H, H)]}       # da_t W^T
+    return "LSTM 64 -> 128, one training step (batch 64, T = 100)", \
+        (lambda: trainer.train_batch(X, Y)), products, T, n_blocks(N)
+
+
 def lstm_infer():
     N, T, D, H, K = 64, 100, 64, 128, 10
     rng = np.random.default_rng(0)
@@ -181,7 +198,7 @@ def lstm_infer():
         products, T, n_blocks(N)
 
 
-CASES = {"mnist_batch": mnist_batch, "lstm_infer": lstm_infer}
+CASES = {"mnist_batch": mnist_batch, "lstm_train": lstm_train, "lstm_infer": lstm_infer}
 
 
 def run_case(case, repeats):

@@ -53,6 +53,14 @@ def test_profile_of_the_mnist_step_names_its_kernels_and_restores_annt(capsys):
     assert after == before
 
 
+def test_profile_of_the_lstm_training_step_names_its_kernels(capsys):
+    _script().main(["--cases", "lstm_train", "--repeats", "1"])
+    out = capsys.readouterr().out
+    for label in ("kernel lstm_forward", "kernel lstm_backward", "kernel matmul_tn_many",
+                  "LSTM.backward (rest)", "(32x128) @ (128x512)"):
+        assert label in out, out
+
+
 def test_unknown_case_is_refused(capsys):
     import pytest
     with pytest.raises(SystemExit):

@@ -133,6 +133,9 @@ def test_matmul_split_over_threads_gives_the_numbers_of_one_product(R, K, M, n_t
     assert np.array_equal(matmul(A, BT.T), A @ B)
     strided = np.repeat(A, 2, axis=1)[:, ::2]        # rows without unit stride: NumPy's product
     assert np.array_equal(matmul(strided, B), A @ B)
+    broadcast = np.broadcast_to(A[3], A.shape)       # one row, R times (stride 0)
+    np.testing.assert_allclose(matmul(broadcast, B), np.broadcast_to(A[3] @ B, (R, M)),
+                               rtol=1e-5, atol=1e-4)
     # with a bias added to every row (chunk by chunk): the product, then the addition
     b = rng.standard_normal(M).astype(np.float32)
     expected = A @ B

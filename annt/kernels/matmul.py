@@ -9,7 +9,7 @@ per thread, like the sequences of the time-loop kernels:
 
 * ``matmul(A, B)``: each thread computes its rows of ``A B`` (when the product
   is worth a second thread: the MNIST model's input projection, 1344 rows by
-  28 by 168, is; the numbers are those of one product);
+  28 by 168, is; at the book's shapes the numbers are those of one product);
 * ``matmul_tn(A, B)`` = ``A^T B``, a sum over the rows: each thread sums its
   block into a partial result, and the partial results are added in block
   order (so the result depends on the number of threads only in its last bits,
@@ -92,9 +92,11 @@ def _row_blocks(R, macs):
 
 def _blas_operands(A, B):
     """True when the kernels' gemm_ takes A and B as they are: rows of unit
-    stride (a C array or a block of one's rows) and B C- or F-contiguous."""
-    return (A.ndim == 2 and A.strides[1] == A.itemsize and A.dtype == B.dtype
-            and (B.flags.c_contiguous or B.flags.f_contiguous))
+    stride that do not overlap (a C array, a block of one's rows, the last step
+    of a 3-D array; not a broadcast row) and B C- or F-contiguous."""
+    return (A.ndim == 2 and A.strides[1] == A.itemsize
+            and (A.shape[0] < 2 or A.strides[0] >= A.shape[1] * A.itemsize)
+            and A.dtype == B.dtype and (B.flags.c_contiguous or B.flags.f_contiguous))
 
 
 def matmul(A, B, out=None, add=None):
@@ -104,7 +106,8 @@ def matmul(A, B, out=None, add=None):
     if out is None:
         out = np.empty((R, B.shape[1]), np.result_type(A, B))
     n = _row_blocks(R, R * A.shape[1] * B.shape[1])
-    if not _blas_operands(A, B) or (add is not None and add.dtype != out.dtype):
+    if (not _blas_operands(A, B) or (add is not None and add.dtype != out.dtype)
+            or (n == 1 and R < 2 * CHUNK_ROWS)):          # small: NumPy's product, as it was
         np.dot(A, B, out)
         if add is not None:
             out += add
