@@ -102,7 +102,8 @@ def test_the_pool_keeps_no_reference_to_a_job_s_arrays(threads):
     assert sys.getrefcount(a) == before
 
 
-@pytest.mark.parametrize("shape", [(1344, 168), (6400, 512), (48, 10), (5, 3), (0, 4)])
+@pytest.mark.parametrize("shape", [(1344, 168), (6400, 512), (48, 10), (5, 3), (0, 4),
+                                   (1344, 1), (100, 1), (16, 1), (9, 2)])
 def test_column_sums_are_numpy_s_to_the_last_bit(shape):
     A = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     out = np.full(shape[1], np.nan, np.float32)
@@ -117,27 +118,30 @@ def test_column_sums_are_numpy_s_to_the_last_bit(shape):
     assert np.array_equal(ref, out)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
 @pytest.mark.parametrize("R, K, M", [(1344, 28, 168), (1344, 168, 28), (6400, 128, 10),
-                                     (6400, 64, 512), (6400, 10, 128)])
-def test_matmul_split_over_threads_gives_the_numbers_of_one_product(R, K, M, n_threads,
-                                                                   threads):
-    # the book's models' products: MNIST's input projection and its dX, the LSTM's
-    # Dense forward and backward and its input projection
+                                     (6400, 64, 512), (6400, 10, 128), (1344, 64, 168),
+                                     (5000, 128, 5), (6400, 128, 2), (700, 30, 1),
+                                     (5000, 1, 30), (512, 64, 10), (3000, 30, 10)])
+def test_matmul_split_over_threads_gives_numpy_s_numbers(R, K, M, n_threads, dtype, threads):
+    # the book's models' products (MNIST's input projection and its dX, the LSTM's
+    # Dense forward and backward and its input projection) and shapes at which
+    # smaller BLAS calls than one per block of rows gave other last bits
     annt.set_num_threads(n_threads)
     rng = np.random.default_rng(3)
-    A = rng.standard_normal((R, K)).astype(np.float32)
-    B = rng.standard_normal((K, M)).astype(np.float32)
+    A = rng.standard_normal((R, K)).astype(dtype)
+    B = rng.standard_normal((K, M)).astype(dtype)
     assert np.array_equal(matmul(A, B), A @ B)
     BT = np.ascontiguousarray(B.T)
-    assert np.array_equal(matmul(A, BT.T), A @ B)
+    assert np.array_equal(matmul(A, BT.T), A @ BT.T)     # (NumPy's own numbers for this layout)
     strided = np.repeat(A, 2, axis=1)[:, ::2]        # rows without unit stride: NumPy's product
     assert np.array_equal(matmul(strided, B), A @ B)
     broadcast = np.broadcast_to(A[3], A.shape)       # one row, R times (stride 0)
     np.testing.assert_allclose(matmul(broadcast, B), np.broadcast_to(A[3] @ B, (R, M)),
                                rtol=1e-5, atol=1e-4)
     # with a bias added to every row (chunk by chunk): the product, then the addition
-    b = rng.standard_normal(M).astype(np.float32)
+    b = rng.standard_normal(M).astype(dtype)
     expected = A @ B
     expected += b
     assert np.array_equal(matmul(A, B, add=b), expected)

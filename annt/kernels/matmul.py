@@ -24,6 +24,11 @@ per thread, like the sequences of the time-loop kernels:
   model's 1344 x 168, this loop 4 us; both add the rows in order, so the
   numbers are the same).
 
+Numbers first: the chapters' stored results come from training runs in
+float32, where a changed last bit early on can change where a run ends. So
+every path here gives NumPy's own numbers, or those of one product split into
+blocks of rows (which BLAS computes alike: the tests check it at many shapes).
+
 The NumPy reference backend (``reference.matmul``...) is the plain product.
 """
 import numpy as np
@@ -44,23 +49,19 @@ def _rows_times(A, B, out, k, r0, r1):
     gemm_(A[r0:r1], B, out[r0:r1], 0.0)
 
 
-CHUNK_ROWS = 256    # rows of a product whose bias is added while they are in the cache
-
-
 @njit(**_serial)
 def _rows_times_plus(A, B, add, out, k, r0, r1):
-    # out = A B + add, CHUNK_ROWS rows at a time: each chunk's rows get their
-    # bias right after the product wrote them, while they are still in the
-    # cache (a separate pass over the LSTM's 6400 x 512 projections took 1.3 ms,
-    # most of it reading and writing memory). The same numbers as the product
-    # followed by the addition.
-    for c0 in range(r0, r1, CHUNK_ROWS):
-        c1 = min(c0 + CHUNK_ROWS, r1)
-        gemm_(A[c0:c1], B, out[c0:c1], 0.0)
-        for r in range(c0, c1):
-            o = out[r]
-            for j in range(o.shape[0]):
-                o[j] += add[j]
+    # out = A B + add for the block's rows: its share of the bias too, so that
+    # the pass over the whole array (1.3 ms of the LSTM's training step, 6400 x
+    # 512, most of it memory traffic) is split over the threads. The product is
+    # one call per block: BLAS gives the rows of smaller calls (chunks of a few
+    # hundred rows) other last bits at some shapes (measured), a block's rows
+    # the same bits as one product.
+    gemm_(A[r0:r1], B, out[r0:r1], 0.0)
+    for r in range(r0, r1):
+        o = out[r]
+        for j in range(o.shape[0]):
+            o[j] += add[j]
 
 
 @njit(**_serial)
@@ -69,13 +70,23 @@ def _rows_transposed_times(A, B, parts, k, r0, r1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def column_sums(A, out):
-    """out = A.sum(axis=0), the rows added in order.   A (R, M), out (M,)."""
+def _column_sums(A, out):
     out[:] = 0
     for r in range(A.shape[0]):
         a = A[r]
         for j in range(a.shape[0]):
             out[j] += a[j]
+
+
+def column_sums(A, out):
+    """out = A.sum(axis=0), with NumPy's numbers.   A (R, M), out (M,).
+    NumPy adds the rows of an array of several columns one after another, as
+    the loop here does; a single column it sums as a vector, pairwise, and its
+    numbers are kept by letting NumPy sum it."""
+    if A.shape[1] == 1:
+        out[...] = A.sum(axis=0)
+    else:
+        _column_sums(A, out)
 
 
 def _blocks(rows):
@@ -106,18 +117,12 @@ def matmul(A, B, out=None, add=None):
     if out is None:
         out = np.empty((R, B.shape[1]), np.result_type(A, B))
     n = _row_blocks(R, R * A.shape[1] * B.shape[1])
-    if (not _blas_operands(A, B) or (add is not None and add.dtype != out.dtype)
-            or (n == 1 and R < 2 * CHUNK_ROWS)):          # small: NumPy's product, as it was
+    if n == 1 or not _blas_operands(A, B) or (add is not None and add.dtype != out.dtype):
         np.dot(A, B, out)
         if add is not None:
             out += add
     elif add is not None:
-        if n == 1:
-            _rows_times_plus(A, B, add, out, 0, 0, R)
-        else:
-            run_parts(_rows_times_plus, n, R, A, B, add, out)
-    elif n == 1:
-        np.dot(A, B, out)
+        run_parts(_rows_times_plus, n, R, A, B, add, out)
     else:
         run_parts(_rows_times, n, R, A, B, out)
     return out
