@@ -207,3 +207,12 @@ def book_html(book_build) -> Path:
             + build_problems(book_build.log)
         )
     return book_build.html
+
+
+@pytest.fixture
+def threads():
+    """Restore annt's thread count after a test changes it (annt.set_num_threads)."""
+    import annt
+    before = annt.get_num_threads()
+    yield
+    annt.set_num_threads(before)

@@ -21,14 +21,6 @@ from annt.kernels import _parallel
 from annt.kernels._parallel import run_blocks
 
 
-@pytest.fixture
-def threads():
-    """Restore annt's thread count after a test changes it."""
-    before = annt.get_num_threads()
-    yield
-    annt.set_num_threads(before)
-
-
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_matmul_over_threads_is_the_product(dtype, tol, n_threads, threads):

@@ -16,13 +16,6 @@ from annt.kernels import column_sums, matmul, reference
 from annt.kernels import _parallel
 
 
-@pytest.fixture
-def threads():
-    before = annt.get_num_threads()
-    yield
-    annt.set_num_threads(before)
-
-
 def _ids(layer):
     return {name: id(a) for name, a in layer.__dict__.get("_work", {}).items()}
 
