@@ -26,11 +26,13 @@ def _lstm_inputs(dtype, N=7, T=9, D=3, H=5, seed=0):
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-6), (np.float64, 1e-13)])
-@pytest.mark.parametrize("N", [7, 40])          # 40: split over threads
-def test_lstm_infer_kernel_agrees_with_forward_kernel(dtype, tol, N):
+@pytest.mark.parametrize("N, n_threads", [(7, 2), (40, 2), (32, 1), (32, 2), (48, 2), (64, 2)])
+def test_lstm_infer_kernel_agrees_with_forward_kernel(dtype, tol, N, n_threads, threads):
     """The inference kernel projects the inputs inside its time loop, in one
     product with the recurrence: the same numbers as the training path to
-    rounding, the masked steps keep their state exactly."""
+    rounding, the masked steps keep their state exactly. Blocks of 7, 20 and
+    24 sequences run in rows, blocks of 16 and 32 in columns."""
+    annt.set_num_threads(n_threads)
     x, U, W, b, h0, c0, mask = _lstm_inputs(dtype, N=N)
     Hs, Cs, _ = annt.kernels.lstm_forward(x @ U + b, W, h0, c0, mask)
     Hs_i, c_last = annt.kernels.lstm_forward_infer(x, U, W, b, h0, c0, mask)
@@ -39,6 +41,24 @@ def test_lstm_infer_kernel_agrees_with_forward_kernel(dtype, tol, N):
     assert np.abs(c_last - Cs[:, -1]).max() < tol
     np.testing.assert_array_equal(Hs_i[6, 1:], np.repeat(Hs_i[6, :1], 8, axis=0))
     np.testing.assert_array_equal(Hs_i[2, 5:], np.repeat(Hs_i[2, 4:5], 4, axis=0))
+
+
+@pytest.mark.parametrize("N, n_threads, layout", [(7, 2, "rows"), (40, 2, "rows"), (48, 2, "rows"),
+                                                  (32, 1, "columns"), (32, 2, "columns"),
+                                                  (64, 2, "columns")])
+def test_lstm_infer_kernel_lays_out_blocks_of_16_along_the_batch(N, n_threads, layout, threads,
+                                                                monkeypatch):
+    annt.set_num_threads(n_threads)
+    used = []
+    real = annt.kernels.lstm.run_blocks
+    monkeypatch.setattr(annt.kernels.lstm, "run_blocks",
+                        lambda rows, *a: used.append(rows.py_func.__name__) or real(rows, *a))
+    x, U, W, b, h0, c0, mask = _lstm_inputs(np.float32, N=N)
+    expected = ref.lstm_forward_infer(x, U, W, b, h0, c0, mask)
+    got = annt.kernels.lstm_forward_infer(x, U, W, b, h0, c0, mask)
+    assert used == [f"_lstm_infer_{layout}"]
+    for g, e in zip(got, expected):
+        assert np.abs(g - e).max() < 2e-6
 
 
 def test_lstm_infer_reference_matches_kernel():

@@ -256,14 +256,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+def block_bounds(N):
+    """The blocks ``(b0, b1)`` that ``run_blocks`` cuts a batch of N into."""
+    n = n_blocks(N)
+    return [(k * N // n, (k + 1) * N // n) for k in range(n)]
+
+
 def run_blocks(rows, N, *args):
     """Run ``rows(*args, b0, b1)`` over the batch ``0 .. N-1``: on this thread
     when one block is enough, else on ``n_blocks(N)`` blocks at once."""
-    n = n_blocks(N)
-    if n == 1:
+    bounds = block_bounds(N)
+    if len(bounds) == 1:
         rows(*args, 0, N)
         return
-    _run(n, [(rows, args + (k * N // n, (k + 1) * N // n)) for k in range(n)])
+    _run(len(bounds), [(rows, args + b) for b in bounds])
 
 
 def run_parts(part, n, R, *args):

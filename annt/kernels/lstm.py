@@ -7,7 +7,7 @@ from numba import njit
 
 from ._math import carry_back_, copy_, flush_, sigmoid_, tanh_
 from ._blas import gemm_
-from ._parallel import run_blocks
+from ._parallel import block_bounds, run_blocks
 
 _serial = dict(cache=True, error_model="numpy", nogil=True)   # nogil: blocks run on threads
 
@@ -106,19 +106,98 @@ def _lstm_infer_rows(x, UW, b, h0, c0, mask, Hs, c_last, b0, b1):
         copy_(c_last[b0 + k], c[k])
 
 
+@njit(**_serial)
+def _lstm_infer_columns(x, UWT, b, h0, c0, mask, Hs, c_last, b0, b1):
+    # The same steps as _lstm_infer_rows, laid out along the batch: one column
+    # per sequence. The product is z^T = [U; W]^T [x_t, h_{t-1}]^T, (4H, D + H)
+    # by (D + H, nb): OpenBLAS runs this shape faster than its transpose (85-93
+    # against 78-79 GFLOP/s for 512 x 192 by 192 x 32 on one core here). Each
+    # entry is the same dot product, summed in OpenBLAS's order for the shape:
+    # the numbers agree to rounding (here, bit for bit from 16 columns). The gate
+    # math then runs along rows of nb sequences of one unit, in one loop: a
+    # unit's four gates, its cell and its output, for all the block's
+    # sequences. Each step transposes its inputs in and its outputs out.
+    T, D = x.shape[1], x.shape[2]
+    G = UWT.shape[0]
+    H = G // 4
+    nb = b1 - b0
+    xh = np.empty((D + H, nb), x.dtype)   # [x_t, h_{t-1}]^T of the block
+    c = np.empty((H, nb), x.dtype)        # c_{t-1}^T
+    for k in range(nb):
+        for j in range(H):
+            xh[D + j, k] = h0[b0 + k, j]
+            c[j, k] = c0[b0 + k, j]
+    z = np.empty((G, nb), x.dtype)        # (x_t U + h_{t-1} W)^T
+    real = np.empty(nb, np.bool_)         # which sequences have a step t
+    for t in range(T):
+        for k in range(nb):
+            x_k = x[b0 + k, t]
+            for d in range(D):
+                xh[d, k] = x_k[d]
+        gemm_(UWT, xh, z, 0.0)
+        every = True
+        for k in range(nb):
+            real[k] = mask[b0 + k, t] != 0
+            every = every and real[k]
+        for j in range(H):
+            z_i, z_f, z_g, z_o = z[j], z[H + j], z[2 * H + j], z[3 * H + j]
+            b_i, b_f, b_g, b_o = b[j], b[H + j], b[2 * H + j], b[3 * H + j]
+            c_j, h_j = c[j], xh[D + j]    # unit j's state, overwritten with step t's
+            # (the expressions of _gates_ and _cell_, so the numbers are theirs)
+            if every:                     # no branch in the loop: it vectorises
+                for k in range(nb):
+                    c_new = flush_(sigmoid_(b_f + z_f[k]) * c_j[k]
+                                   + sigmoid_(b_i + z_i[k]) * tanh_(b_g + z_g[k]))
+                    c_j[k] = c_new
+                    h_j[k] = flush_(sigmoid_(b_o + z_o[k]) * tanh_(c_new))
+            else:                         # a padded step keeps the state as it is
+                for k in range(nb):
+                    if real[k]:
+                        c_new = flush_(sigmoid_(b_f + z_f[k]) * c_j[k]
+                                       + sigmoid_(b_i + z_i[k]) * tanh_(b_g + z_g[k]))
+                        c_j[k] = c_new
+                        h_j[k] = flush_(sigmoid_(b_o + z_o[k]) * tanh_(c_new))
+        for k in range(nb):
+            h_out = Hs[b0 + k, t]
+            for j in range(H):
+                h_out[j] = xh[D + j, k]
+    for k in range(nb):
+        for j in range(H):
+            c_last[b0 + k, j] = c[j, k]
+
+
+# Blocks of a multiple of this many sequences run along the batch
+# (_lstm_infer_columns), others along the units (_lstm_infer_rows). A row of 16
+# float32 fills a 512-bit register; with a remainder the gate loop pays for it.
+# One thread, T = 100, D = 64, H = 128, columns against rows: 16 sequences 4.6
+# against 5.6 ms, 32: 8.3 against 9.4, 48: 12.0 against 12.5, 64: 15.7 against
+# 16.9; but 8: 2.7 against 1.8, 24: 7.7 against 6.9 and 40: 11.6 against 10.9.
+COLUMN_MULTIPLE = 16
+
+
 def lstm_forward_infer(x, U, W, b, h0, c0, mask):
     """Inference only: x (N,T,D), U (D,4H), W (H,4H), b (4H,), h0, c0 (N,H), mask (N,T)
     -> Hs (N,T,H), c_T (N,H): the Hs of :func:`lstm_forward` for xw = x U + b,
     without the gates and cell states it keeps for the backward pass, and with
     the input projection made inside the time loop (one product per step for
     x_t U + h_{t-1} W). The numbers agree with the training path's to rounding
-    (the sums of the products are made in another order), not bit for bit."""
+    (the sums of the products are made in another order), not bit for bit.
+    Blocks whose size is a multiple of ``COLUMN_MULTIPLE`` run with one column
+    per sequence, the others with one row per sequence (the same numbers to
+    rounding)."""
     N, T, _ = x.shape
     H = W.shape[0]
-    UW = np.concatenate((U, W), axis=0)
     Hs = np.empty((N, T, H), x.dtype)
     c_last = np.empty((N, H), x.dtype)
-    run_blocks(_lstm_infer_rows, N, x, UW, b, h0, c0, mask, Hs, c_last)
+    if all((b1 - b0) % COLUMN_MULTIPLE == 0 for b0, b1 in block_bounds(N)):
+        D = U.shape[0]
+        UWT = np.empty((W.shape[1], D + H), x.dtype)    # [U; W]^T in C order: a
+        UWT[:, :D] = U.T                                # concatenation of U.T and
+        UWT[:, D:] = W.T                                # W.T would be in F order
+        run_blocks(_lstm_infer_columns, N, x, UWT, b, h0, c0, mask, Hs, c_last)
+    else:
+        UW = np.concatenate((U, W), axis=0)
+        run_blocks(_lstm_infer_rows, N, x, UW, b, h0, c0, mask, Hs, c_last)
     return Hs, c_last
 
 
