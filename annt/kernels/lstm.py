@@ -143,7 +143,9 @@ def _lstm_infer_columns(x, UWT, b, h0, c0, mask, Hs, c_last, b0, b1):
             z_i, z_f, z_g, z_o = z[j], z[H + j], z[2 * H + j], z[3 * H + j]
             b_i, b_f, b_g, b_o = b[j], b[H + j], b[2 * H + j], b[3 * H + j]
             c_j, h_j = c[j], xh[D + j]    # unit j's state, overwritten with step t's
-            # (the expressions of _gates_ and _cell_, so the numbers are theirs)
+            # (the expressions of _gates_ and _cell_, so the numbers are theirs;
+            # written out in both loops: called through an inlined helper, the
+            # loop was not vectorised and the kernel took twice as long)
             if every:                     # no branch in the loop: it vectorises
                 for k in range(nb):
                     c_new = flush_(sigmoid_(b_f + z_f[k]) * c_j[k]
