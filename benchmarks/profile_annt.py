@@ -43,7 +43,7 @@ import annt
 from annt._threads import blas_single_thread
 from annt.kernels._blas import gemm_
 from annt.kernels._parallel import block_bounds, n_blocks
-from annt.kernels.lstm import COLUMN_MULTIPLE
+from annt.kernels.lstm import infers_in_columns
 
 
 # ---------------------------------------------------------------- timers
@@ -193,12 +193,11 @@ def lstm_infer():
     annt.set_seed(0)
     net = annt.Network([annt.LSTM(D, H), annt.Dense(H, K), annt.Softmax()])
     inference = annt.NetworkInference(net)
-    bounds = block_bounds(N)
-    nb = max(b1 - b0 for b0, b1 in bounds)
-    if all((b1 - b0) % COLUMN_MULTIPLE == 0 for b0, b1 in bounds):   # one column per sequence:
-        shape = (4 * H, D + H, nb)                                    # [U; W]^T [x_t, h_{t-1}]^T
-    else:
-        shape = (nb, D + H, 4 * H)                                    # [x_t, h_{t-1}] [U; W]
+    nb = max(b1 - b0 for b0, b1 in block_bounds(N))
+    if infers_in_columns(N):              # one column per sequence: [U; W]^T [x_t, h_{t-1}]^T
+        shape = (4 * H, D + H, nb)
+    else:                                 # one row per sequence: [x_t, h_{t-1}] [U; W]
+        shape = (nb, D + H, 4 * H)
     products = {"kernel lstm_forward_infer": [shape]}
     return "LSTM 64 -> 128, inference (batch 64, T = 100)", (lambda: inference.predict(X)), \
         products, T, n_blocks(N)

@@ -177,6 +177,13 @@ def _lstm_infer_columns(x, UWT, b, h0, c0, mask, Hs, c_last, b0, b1):
 COLUMN_MULTIPLE = 16
 
 
+def infers_in_columns(N):
+    """Whether ``lstm_forward_infer`` runs a batch of N with one column per
+    sequence: every block ``run_blocks`` cuts it into is a multiple of
+    ``COLUMN_MULTIPLE``."""
+    return all((b1 - b0) % COLUMN_MULTIPLE == 0 for b0, b1 in block_bounds(N))
+
+
 def lstm_forward_infer(x, U, W, b, h0, c0, mask):
     """Inference only: x (N,T,D), U (D,4H), W (H,4H), b (4H,), h0, c0 (N,H), mask (N,T)
     -> Hs (N,T,H), c_T (N,H): the Hs of :func:`lstm_forward` for xw = x U + b,
@@ -191,7 +198,7 @@ def lstm_forward_infer(x, U, W, b, h0, c0, mask):
     H = W.shape[0]
     Hs = np.empty((N, T, H), x.dtype)
     c_last = np.empty((N, H), x.dtype)
-    if all((b1 - b0) % COLUMN_MULTIPLE == 0 for b0, b1 in block_bounds(N)):
+    if infers_in_columns(N):
         D = U.shape[0]
         UWT = np.empty((W.shape[1], D + H), x.dtype)    # [U; W]^T in C order: a
         UWT[:, :D] = U.T                                # concatenation of U.T and
